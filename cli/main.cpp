@@ -1,1 +1,4 @@
-int main() { return 0; }
+// SPDX-License-Identifier: ISC
+#include "cli/app.hpp"
+
+int main(int argc, char** argv) { return mxctl::main_multicall(argc, argv); }

@@ -1,1 +1,4 @@
-int main() { return 0; }
+// SPDX-License-Identifier: ISC
+#include "daemon/server.hpp"
+
+int main(int argc, char** argv) { return mxd::run(argc, argv); }

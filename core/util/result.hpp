@@ -101,10 +101,14 @@ private:
         }                                                                                          \
     } while (false)
 
-// Declares `var` from a Result's value, or propagates its error.
-#define MXD_TRY_ASSIGN(var, expr)                                                                  \
-    auto&& var##_result_ = (expr);                                                                 \
-    if (!var##_result_) {                                                                          \
-        return ::core::fail(std::move(var##_result_).error());                                     \
+// Assigns a Result's value to `lhs` (a declaration such as `const auto x` or an lvalue), or
+// propagates its error.
+#define MXD_TRY_ASSIGN(lhs, expr) MXD_TRY_ASSIGN_IMPL_(MXD_TRY_CONCAT_(mxd_try_, __LINE__), lhs, expr)
+#define MXD_TRY_CONCAT_(a, b) MXD_TRY_CONCAT2_(a, b)
+#define MXD_TRY_CONCAT2_(a, b) a##b
+#define MXD_TRY_ASSIGN_IMPL_(tmp, lhs, expr)                                                      \
+    auto&& tmp = (expr);                                                                           \
+    if (!tmp) {                                                                                    \
+        return ::core::fail(std::move(tmp).error());                                               \
     }                                                                                              \
-    var = std::move(var##_result_).value()
+    lhs = std::move(tmp).value()

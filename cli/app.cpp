@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: ISC
+#include "cli/app.hpp"
+
+#include "cli/client.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/local_commands.hpp"
+#include "cli/render.hpp"
+#include "core/protocol/args.hpp"
+#include "core/protocol/commands.hpp"
+#include "core/util/paths.hpp"
+#include "core/util/strings.hpp"
+#include "mxd_build_config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <deque>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+namespace mxctl {
+
+namespace {
+
+using core::protocol::ArgSpec;
+using core::protocol::ArgType;
+using core::protocol::Arity;
+using core::protocol::Command;
+
+// The value of one argument of one command, bound to a CLI11 option.
+struct ArgHolder {
+    const Command* command;
+    const ArgSpec* spec;
+    std::string value;
+    std::vector<std::string> values;
+    bool flag = false;
+    CLI::Option* option = nullptr;
+};
+
+struct Invocation {
+    std::string socket;
+    bool json = false;
+    const Command* command = nullptr;
+    std::deque<ArgHolder> holders;  // a deque: CLI11 keeps pointers into it
+};
+
+// Builds the CLI11 tree from the command table: one nested subcommand per word.
+void build_app(CLI::App& app, Invocation& inv) {
+    app.add_option("-s,--socket", inv.socket, "Control socket (default: $MXD_SOCKET, then the daemon's default)")
+        ->type_name("PATH");
+    app.add_flag("-j,--json", inv.json, "Print JSON (one object per line) for scripts");
+    app.set_version_flag("--version", std::string("mxctl ") + MXD_VERSION);
+    app.require_subcommand(1);
+    app.get_formatter()->column_width(24);
+    std::map<std::string, CLI::App*> nodes;
+    for (const auto& command : core::protocol::commands()) {
+        CLI::App* node = &app;
+        std::string path;
+        const auto words = core::split(command.words, ' ');
+        for (std::size_t i = 0; i < words.size(); ++i) {
+            path += (path.empty() ? "" : " ") + std::string(words[i]);
+            const bool leaf = i + 1 == words.size();
+            auto it = nodes.find(path);
+            if (it == nodes.end()) {
+                std::string description = leaf ? std::string(command.summary) : "";
+                if (!leaf) {
+                    std::vector<std::string> prefix;
+                    for (std::size_t j = 0; j <= i; ++j) {
+                        prefix.emplace_back(words[j]);
+                    }
+                    description = "Subcommands: " + core::join(core::protocol::next_words(prefix), ", ");
+                }
+                CLI::App* sub = node->add_subcommand(std::string(words[i]), description);
+                sub->fallthrough();
+                if (!leaf) {
+                    sub->require_subcommand(1);
+                }
+                it = nodes.emplace(path, sub).first;
+            }
+            node = it->second;
+        }
+        node->callback([&inv, &command] { inv.command = &command; });
+        for (const auto& spec : command.args) {
+            auto& h = inv.holders.emplace_back(ArgHolder{&command, &spec, {}, {}, false, nullptr});
+            const std::string name(spec.name);
+            const std::string flag_names =
+                spec.short_name != '\0' ? std::string("-") + spec.short_name + "," + name : name;
+            if (spec.type == ArgType::flag) {
+                h.option = node->add_flag(flag_names, h.flag, std::string(spec.help));
+                continue;
+            }
+            if (spec.arity == Arity::many) {
+                h.option = node->add_option(flag_names, h.values, std::string(spec.help));
+            } else {
+                h.option = node->add_option(flag_names, h.value, std::string(spec.help));
+            }
+            if (spec.arity == Arity::required) {
+                h.option->required();
+            }
+            if (spec.type == ArgType::choice) {
+                std::vector<std::string> choices(spec.choices.begin(), spec.choices.end());
+                h.option->check(CLI::IsMember(choices));
+            } else if (spec.type == ArgType::uint) {
+                h.option->check(CLI::NonNegativeNumber);
+            }
+            if (spec.type == ArgType::subsystem) {
+                h.option->type_name("SUBSYSTEM");
+            }
+        }
+    }
+}
+
+// The request's "args" object from the parsed options of the chosen command.
+nlohmann::json collect_args(const Invocation& inv) {
+    nlohmann::json args = nlohmann::json::object();
+    for (const auto& h : inv.holders) {
+        if (h.command != inv.command || h.option->count() == 0) {
+            continue;
+        }
+        const auto key = core::protocol::wire_key(*h.spec);
+        if (h.spec->type == ArgType::flag) {
+            args[key] = h.flag;
+        } else if (h.spec->arity == Arity::many) {
+            args[key] = h.values;
+        } else if (h.spec->type == ArgType::uint) {
+            args[key] = std::stoull(h.value);
+        } else {
+            args[key] = h.value;
+        }
+    }
+    return args;
+}
+
+bool is_help_or_version(const std::string& arg) {
+    return arg == "-h" || arg == "--help" || arg == "--version";
+}
+
+// Expands abbreviated command words ("sh st" -> "show status") in place, smtpctl style.
+// Global options before the command are skipped. Returns an error message when the words are
+// ambiguous or unknown and no --help asks for CLI11's own help.
+std::string expand_abbreviations(std::vector<std::string>& args) {
+    std::size_t first = 0;
+    while (first < args.size() && args[first].starts_with("-")) {
+        const auto& a = args[first];
+        first += (a == "-s" || a == "--socket") ? 2 : 1;
+    }
+    if (first >= args.size()) {
+        return {};
+    }
+    std::size_t last = first;
+    while (last < args.size() && !args[last].starts_with("-")) {
+        ++last;
+    }
+    const std::vector<std::string> words(args.begin() + static_cast<std::ptrdiff_t>(first),
+                                         args.begin() + static_cast<std::ptrdiff_t>(last));
+    auto resolved = core::protocol::resolve(words);
+    if (!resolved) {
+        const bool help = std::any_of(args.begin(), args.end(), is_help_or_version);
+        return help ? std::string{} : resolved.error().message;
+    }
+    for (std::size_t i = 0; i < resolved->words_used; ++i) {
+        args[first + i] = resolved->words[i];
+    }
+    return {};
+}
+
+int fail_with(const std::string& what, const std::string& why, int status) {
+    std::cerr << "mxctl: " << what << (why.empty() ? "" : ": " + why) << "\n";
+    return status;
+}
+
+} // namespace
+
+int run_mxctl(const std::vector<std::string>& raw_args) {
+    std::vector<std::string> args = raw_args;
+    if (const auto error = expand_abbreviations(args); !error.empty()) {
+        return fail_with(error, "", k_exit_usage);
+    }
+    Invocation inv;
+    CLI::App app{"mxctl: control the mxd mail transfer daemon", "mxctl"};
+    build_app(app, inv);
+    try {
+        std::vector<std::string> reversed(args.rbegin(), args.rend());
+        app.parse(reversed);
+    } catch (const CLI::CallForHelp&) {
+        std::cout << app.help();
+        return k_exit_ok;
+    } catch (const CLI::CallForVersion&) {
+        std::cout << "mxctl " << MXD_VERSION << "\n";
+        return k_exit_ok;
+    } catch (const CLI::ParseError& e) {
+        // A subcommand's --help arrives here as CallForHelp of that subcommand.
+        if (e.get_name() == "CallForHelp") {
+            for (auto* sub = &app; sub != nullptr;) {
+                auto chosen = sub->get_subcommands();
+                if (chosen.empty()) {
+                    std::cout << sub->help();
+                    break;
+                }
+                sub = chosen.front();
+            }
+            return k_exit_ok;
+        }
+        return fail_with(e.what(), "see mxctl --help", k_exit_usage);
+    }
+    if (inv.command == nullptr) {
+        return fail_with("missing command", "see mxctl --help", k_exit_usage);
+    }
+    const auto& command = *inv.command;
+    const std::string what(command.words);
+    const nlohmann::json request_args = collect_args(inv);
+    if (auto valid = core::protocol::validate_args(command, request_args); !valid) {
+        return fail_with(what, valid.error().message, k_exit_usage);
+    }
+    const Output output = inv.json ? Output::json : Output::text;
+    if (command.runs == core::protocol::Runs::client) {
+        return run_local(command, request_args, output);
+    }
+
+    const auto socket = core::paths::resolve_socket(inv.socket, ::geteuid(), core::paths::process_environment());
+    ConnectError connect_error{};
+    auto client = Client::connect(socket, connect_error);
+    if (!client) {
+        switch (connect_error.kind) {
+        case ConnectFailure::unreachable:
+            return fail_with(connect_error.message, "", k_exit_unavailable);
+        case ConnectFailure::permission_denied:
+            return fail_with(connect_error.message, "", k_exit_noperm);
+        case ConnectFailure::protocol:
+            return fail_with(connect_error.message, "", k_exit_protocol);
+        }
+    }
+    auto reply = client->call(core::protocol::wire_name(command), request_args, [&](const nlohmann::json& item) {
+        if (output == Output::json) {
+            render_json(item, std::cout);
+        } else {
+            render_text(command, item, std::cout);
+        }
+    });
+    if (!reply) {
+        return fail_with(what, reply.error().message, exit_status_for(reply.error().code));
+    }
+    if (!reply->ok) {
+        return fail_with(what, reply->error.message, exit_status_for(reply->error.code));
+    }
+    if (output == Output::json) {
+        render_json(reply->body, std::cout);
+    } else {
+        render_text(command, reply->body, std::cout);
+    }
+    return k_exit_ok;
+}
+
+int main_multicall(int argc, char** argv) {
+    const std::string name = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "mxctl";
+    if (name == "sendmail" || name == "send-mail" || name == "mailq" || name == "newaliases" ||
+        name == "makemap") {
+        std::cerr << name << ": not supported by mxd yet\n";
+        return k_exit_unavailable;
+    }
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) {
+        args.emplace_back(argv[i]);
+    }
+    return run_mxctl(args);
+}
+
+} // namespace mxctl

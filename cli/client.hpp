@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/protocol/message.hpp"
+#include "core/protocol/framing.hpp"
+#include "core/util/fd.hpp"
+#include "core/util/result.hpp"
+
+#include <filesystem>
+#include <functional>
+
+// mxctl's side of the control socket: a blocking client that connects, checks the daemon's
+// hello, sends requests and reads replies.
+namespace mxctl {
+
+// Why a connection failed, for the exit status: the daemon is down, access to the socket was
+// denied, or it speaks another protocol version.
+enum class ConnectFailure { unreachable, permission_denied, protocol };
+
+struct ConnectError {
+    ConnectFailure kind;
+    std::string message;
+};
+
+class Client {
+public:
+    // Connects and reads the hello. On failure `error` says why.
+    static std::optional<Client> connect(const std::filesystem::path& socket, ConnectError& error);
+
+    // Sends a request and returns the final reply; stream items go to `on_item` in order.
+    // Errc::io when the connection fails or times out, Errc::parse on a garbled reply.
+    core::Result<core::protocol::Frame> call(const std::string& cmd, const nlohmann::json& args,
+                                             const std::function<void(const nlohmann::json&)>& on_item = {});
+
+    // The daemon's hello object ({"protocol", "version", "node"}).
+    const nlohmann::json& hello() const { return m_hello; }
+
+private:
+    explicit Client(core::UniqueFd fd);
+    core::Result<std::string> read_line();
+
+    core::UniqueFd m_fd;
+    core::protocol::LineBuffer m_lines;
+    nlohmann::json m_hello;
+    std::int64_t m_next_id = 1;
+};
+
+} // namespace mxctl

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/protocol/commands.hpp"
+
+#include <nlohmann/json.hpp>
+
+// Commands that mxctl runs itself, without a daemon (Runs::client rows of the table).
+namespace mxctl {
+
+// Global output choice, from -j/--json.
+enum class Output { text, json };
+
+// Runs a client-side command with validated arguments; returns the exit status.
+int run_local(const core::protocol::Command& command, const nlohmann::json& args, Output output);
+
+// `encrypt [STRING] [--scheme S]`: prints one crypt(3) hash per password, from the argument
+// or from stdin, one password per line (not echoed on a terminal).
+int run_encrypt(const nlohmann::json& args, Output output);
+
+} // namespace mxctl

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/util/result.hpp"
+
+#include <string>
+#include <string_view>
+
+// Password hashes in crypt(3) form, for credentials tables (`mxctl encrypt`) and SMTP AUTH.
+namespace core::auth {
+
+enum class Scheme { yescrypt, bcrypt, sha512 };
+
+// The scheme named "yescrypt", "bcrypt" or "sha512"; Errc::invalid_argument otherwise.
+Result<Scheme> parse_scheme(std::string_view name);
+
+// Hashes a password with a fresh random salt. Fails with Errc::invalid_argument for a password
+// with a NUL or newline or longer than the limit, Errc::internal when libcrypt refuses.
+Result<std::string> hash_password(std::string_view password, Scheme scheme);
+
+// True when `password` matches `stored`, a crypt(3) hash of any scheme libcrypt knows
+// (OpenBSD's `$2b$` bcrypt included). Never throws and never logs; an empty or malformed hash
+// matches nothing. Blocking (yescrypt and bcrypt are slow by design): call it off the event loop.
+bool verify_password(std::string_view password, std::string_view stored);
+
+} // namespace core::auth

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: ISC
+#include "core/protocol/commands.hpp"
+
+#include "core/util/strings.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+
+namespace core::protocol {
+
+namespace {
+
+constexpr std::array<std::string_view, 3> k_schemes{"yescrypt", "bcrypt", "sha512"};
+
+constexpr std::array<ArgSpec, 1> k_args_subsystem{{
+    {"subsystem", ArgType::subsystem, Arity::required, "trace subsystem, or all"},
+}};
+
+constexpr std::array<ArgSpec, 2> k_args_encrypt{{
+    {"string", ArgType::string, Arity::optional,
+     "password to hash (default: one per line from stdin)"},
+    {"--scheme", ArgType::choice, Arity::optional, "hash scheme (default yescrypt)", k_schemes},
+}};
+
+// { id, words, args, access, reply, runs, summary }
+constexpr std::array<Command, 7> k_commands{{
+    {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
+     "Show the daemon's version, paths, listeners, pauses and traces"},
+    {CommandId::log_verbose, "log verbose", {}, Access::admin, Reply::single, Runs::daemon,
+     "Log at debug level"},
+    {CommandId::log_brief, "log brief", {}, Access::admin, Reply::single, Runs::daemon,
+     "Log at info level (traces stay as they are)"},
+    {CommandId::trace, "trace", k_args_subsystem, Access::admin, Reply::single, Runs::daemon,
+     "Log a subsystem's trace lines"},
+    {CommandId::untrace, "untrace", k_args_subsystem, Access::admin, Reply::single, Runs::daemon,
+     "Stop logging a subsystem's trace lines"},
+    {CommandId::stop, "stop", {}, Access::admin, Reply::single, Runs::daemon,
+     "Stop the daemon"},
+    {CommandId::encrypt, "encrypt", k_args_encrypt, Access::anyone, Reply::single, Runs::client,
+     "Hash passwords for a credentials table"},
+}};
+
+std::vector<std::string> words_of(const Command& c) {
+    std::vector<std::string> out;
+    for (auto w : split(c.words, ' ')) {
+        out.emplace_back(w);
+    }
+    return out;
+}
+
+bool has_prefix(const std::vector<std::string>& words, const std::vector<std::string>& prefix) {
+    return words.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), words.begin());
+}
+
+} // namespace
+
+std::span<const Command> commands() { return k_commands; }
+
+const Command& command(CommandId id) {
+    for (const auto& c : k_commands) {
+        if (c.id == id) {
+            return c;
+        }
+    }
+    assert(false && "every CommandId has a row");
+    return k_commands[0];
+}
+
+const Command* find_by_wire_name(std::string_view name) {
+    for (const auto& c : k_commands) {
+        if (wire_name(c) == name) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+std::string wire_name(const Command& c) {
+    std::string name(c.words);
+    std::replace(name.begin(), name.end(), ' ', '.');
+    return name;
+}
+
+std::string wire_key(const ArgSpec& arg) {
+    std::string key(arg.name);
+    key.erase(0, key.find_first_not_of('-'));
+    std::replace(key.begin(), key.end(), '-', '_');
+    return key;
+}
+
+std::string_view access_name(Access access) {
+    switch (access) {
+    case Access::anyone:
+        return "anyone";
+    case Access::read:
+        return "read";
+    case Access::admin:
+        return "admin";
+    }
+    return "admin";
+}
+
+std::vector<std::string> next_words(const std::vector<std::string>& prefix) {
+    std::vector<std::string> out;
+    for (const auto& c : k_commands) {
+        const auto words = words_of(c);
+        if (words.size() > prefix.size() && has_prefix(words, prefix)) {
+            const auto& next = words[prefix.size()];
+            if (std::find(out.begin(), out.end(), next) == out.end()) {
+                out.push_back(next);
+            }
+        }
+    }
+    return out;
+}
+
+Result<Resolved> resolve(const std::vector<std::string>& argv) {
+    std::vector<std::string> path;
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        // A complete command ends the walk: what follows is its arguments.
+        for (const auto& c : k_commands) {
+            if (words_of(c) == path) {
+                return Resolved{&c, i, path};
+            }
+        }
+        const auto candidates = next_words(path);
+        std::vector<std::string> matches;
+        for (const auto& word : candidates) {
+            if (word == argv[i]) {
+                matches = {word};
+                break;
+            }
+            if (word.starts_with(argv[i])) {
+                matches.push_back(word);
+            }
+        }
+        auto possibilities = [&] {
+            std::vector<std::string> full;
+            for (const auto& word : candidates) {
+                auto p = path;
+                p.push_back(word);
+                full.push_back(join(p, " "));
+            }
+            return join(full, ", ");
+        }();
+        std::string so_far = join(path, " ");
+        if (!so_far.empty()) {
+            so_far += ' ';
+        }
+        if (matches.empty()) {
+            return fail(Errc::invalid_argument, "unknown command '" + so_far + argv[i] +
+                                                    "'; possibilities are: " + possibilities);
+        }
+        if (matches.size() > 1) {
+            return fail(Errc::invalid_argument, "ambiguous command '" + so_far + argv[i] +
+                                                    "'; possibilities are: " + possibilities);
+        }
+        path.push_back(matches.front());
+    }
+    for (const auto& c : k_commands) {
+        if (words_of(c) == path) {
+            return Resolved{&c, argv.size(), path};
+        }
+    }
+    std::vector<std::string> full;
+    for (const auto& word : next_words(path)) {
+        auto p = path;
+        p.push_back(word);
+        full.push_back(join(p, " "));
+    }
+    return fail(Errc::invalid_argument,
+                (path.empty() ? std::string("missing command") : "incomplete command '" + join(path, " ") + "'") +
+                    "; possibilities are: " + join(full, ", "));
+}
+
+} // namespace core::protocol

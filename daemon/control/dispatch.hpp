@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/protocol/message.hpp"
+#include "core/util/result.hpp"
+#include "daemon/control/peer.hpp"
+#include "daemon/state.hpp"
+
+// Routes a control request to its handler, after checking the command exists, runs in the
+// daemon, is allowed to the peer, and has well-typed arguments.
+namespace mxd::control {
+
+// The result object of a command, or the error to send back.
+core::Result<nlohmann::json> dispatch(RuntimeState& state, const Peer& peer,
+                                      const core::protocol::Request& request);
+
+} // namespace mxd::control

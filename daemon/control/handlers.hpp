@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/util/log.hpp"
+#include "core/util/result.hpp"
+#include "daemon/state.hpp"
+
+#include <nlohmann/json.hpp>
+
+// One handler per command, grouped in handlers_*.cpp. Arguments are already validated against
+// the command table; a handler only fails for reasons of state.
+namespace mxd::control {
+
+core::Result<nlohmann::json> handle_show_status(RuntimeState& state, const nlohmann::json& args);
+// Whether `trace` turns a subsystem on or `untrace` turns it off.
+enum class TraceSwitch { on, off };
+
+core::Result<nlohmann::json> handle_log_level(RuntimeState& state, core::log::Level level);
+core::Result<nlohmann::json> handle_trace(RuntimeState& state, const nlohmann::json& args, TraceSwitch to);
+core::Result<nlohmann::json> handle_stop(RuntimeState& state, const nlohmann::json& args);
+
+} // namespace mxd::control

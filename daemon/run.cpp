@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: ISC
+// mxd::run: from argv to a serving daemon.
+#include "core/config/parser.hpp"
+#include "core/util/log.hpp"
+#include "core/util/paths.hpp"
+#include "core/util/trace.hpp"
+#include "daemon/options.hpp"
+#include "daemon/server.hpp"
+#include "mxd_build_config.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+namespace mxd {
+
+namespace {
+
+// Exit status of mxd itself, as smtpd(8): 0, or 1 on any failure.
+constexpr int k_exit_failure = 1;
+
+// Resolves `control group` names to gids; an unknown group is a configuration error.
+core::Result<std::vector<gid_t>> group_ids(const std::vector<std::string>& names) {
+    std::vector<gid_t> gids;
+    for (const auto& name : names) {
+        const group* g = ::getgrnam(name.c_str());
+        if (g == nullptr) {
+            return core::fail(core::Errc::config, "control group '" + name + "' does not exist");
+        }
+        gids.push_back(g->gr_gid);
+    }
+    return gids;
+}
+
+// Detaches from the terminal, keeping stderr until the child reports readiness, so that
+// start-up errors still reach the person who started mxd. Returns in the child with the write
+// end of the readiness pipe; the parent exits with 0 once the child is ready, else with the
+// child's status.
+int detach() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        std::perror("mxd: pipe");
+        std::exit(k_exit_failure);
+    }
+    const pid_t child = ::fork();
+    if (child < 0) {
+        std::perror("mxd: fork");
+        std::exit(k_exit_failure);
+    }
+    if (child > 0) {
+        ::close(fds[1]);
+        char ready = 0;
+        const ssize_t n = ::read(fds[0], &ready, 1);
+        if (n == 1 && ready == 'R') {
+            std::_Exit(0);
+        }
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        std::_Exit(WIFEXITED(status) ? WEXITSTATUS(status) : k_exit_failure);
+    }
+    ::close(fds[0]);
+    ::setsid();
+    return fds[1];
+}
+
+// Tells the waiting parent we are up, then lets go of the terminal.
+void report_ready(int ready_fd) {
+    if (ready_fd < 0) {
+        return;
+    }
+    const char ready = 'R';
+    static_cast<void>(::write(ready_fd, &ready, 1));
+    ::close(ready_fd);
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        ::dup2(null, STDIN_FILENO);
+        ::dup2(null, STDOUT_FILENO);
+        ::dup2(null, STDERR_FILENO);
+        ::close(null);
+    }
+    core::log::set_target(core::log::Target::syslog);
+}
+
+std::string host_name() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') {
+        return "localhost";
+    }
+    return name;
+}
+
+// Where everything is, for the person who started mxd (DESIGN: a non-root user is told).
+void print_whereabouts(const RuntimeState& state, const core::paths::Defaults& defaults) {
+    std::string smtp;
+    for (const auto& l : state.listeners) {
+        smtp += (smtp.empty() ? "" : ", ") + l.address + " port " + std::to_string(l.port);
+    }
+    std::cerr << "mxd " << MXD_VERSION << ": configuration " << state.config_origin << "\n"
+              << "mxd: spool " << state.spool.string() << "\n"
+              << "mxd: control socket " << state.socket.string() << "\n"
+              << "mxd: SMTP on " << (smtp.empty() ? std::string("no address") : smtp) << "\n";
+    if (state.socket == defaults.socket) {
+        std::cerr << "mxd: talk to it with: mxctl show status\n";
+    } else {
+        std::cerr << "mxd: talk to it with: mxctl -s " << state.socket.string() << " show status\n";
+    }
+}
+
+} // namespace
+
+int run(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    const auto parsed = parse_options(argc, argv);
+    if (parsed.exit_now) {
+        return parsed.exit_status;
+    }
+    const Options& options = parsed.options;
+    core::log::set_level(options.verbose > 0 ? core::log::Level::debug : core::log::Level::info);
+    core::SubsystemSet traces;
+    for (const auto& name : options.traces) {
+        traces.add(*core::parse_subsystem_set(name));  // checked by parse_options
+    }
+    core::log::set_traces(traces);
+
+    const uid_t uid = ::geteuid();
+    const auto defaults = core::paths::defaults_for(uid, core::paths::process_environment());
+
+    RuntimeState state;
+    core::config::LoadOptions load_options;
+    load_options.macros = options.macros;
+    std::filesystem::path config_path = options.config_file;
+    std::error_code ec;
+    if (config_path.empty() && std::filesystem::exists(defaults.config_file, ec)) {
+        config_path = defaults.config_file;
+    }
+    if (!config_path.empty()) {
+        auto loaded = core::config::load_file(config_path, load_options);
+        std::cerr << core::config::format_diagnostics(loaded.diagnostics);
+        if (!loaded.ok()) {
+            return k_exit_failure;
+        }
+        state.config = std::move(*loaded.config);
+        state.config_origin = config_path.string();
+    } else {
+        state.config = core::config::builtin_default(defaults);
+        state.config_origin = "built-in default (no " + defaults.config_file.string() + ")";
+    }
+    if (options.check_only) {
+        if (options.verbose > 0) {
+            std::cout << core::config::to_canonical(state.config);
+        }
+        std::cout << "configuration OK\n";
+        return 0;
+    }
+
+    state.spool = state.config.queue_directory.empty() ? defaults.spool : state.config.queue_directory;
+    state.socket = options.socket.empty() ? defaults.socket : std::filesystem::path(options.socket);
+    state.node = host_name();
+    for (const auto& what : options.paused) {
+        (what == "mda" ? state.paused.mda : what == "mta" ? state.paused.mta : state.paused.smtp) = true;
+    }
+    auto read_gids = group_ids(state.config.control_read_groups);
+    auto admin_gids = group_ids(state.config.control_admin_groups);
+    for (const auto* gids : {&read_gids, &admin_gids}) {
+        if (!*gids) {
+            std::cerr << "mxd: " << gids->error().message << "\n";
+            return k_exit_failure;
+        }
+    }
+    state.read_gids = *read_gids;
+    state.admin_gids = *admin_gids;
+
+    const int ready_fd = options.foreground ? -1 : detach();
+    state.pid = ::getpid();
+    state.started = std::chrono::system_clock::now();
+    Server server(state);
+    if (auto opened = server.open(); !opened) {
+        std::cerr << "mxd: " << opened.error().message << "\n";
+        return k_exit_failure;
+    }
+    print_whereabouts(state, defaults);
+    core::log::notice("mxd", "ready", {{"version", MXD_VERSION}, {"pid", state.pid},
+                                       {"config", state.config_origin}, {"spool", state.spool.string()},
+                                       {"socket", state.socket.string()}});
+    report_ready(ready_fd);
+    return server.run();
+}
+
+} // namespace mxd

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: ISC
+#include "daemon/server.hpp"
+
+#include "core/util/fs.hpp"
+#include "core/util/log.hpp"
+#include "daemon/control/control_server.hpp"
+#include "daemon/smtp/listener.hpp"
+
+#include <asio.hpp>
+
+#include <csignal>
+#include <optional>
+
+namespace mxd {
+
+struct Server::Impl {
+    explicit Impl(RuntimeState& s) : state(s), control(io, s), listeners(io), signals(io) {}
+
+    asio::io_context io{1};
+    RuntimeState& state;
+    std::optional<core::fs::LockFile> lock;
+    control::ControlServer control;
+    smtp::Listeners listeners;
+    asio::signal_set signals;
+
+    void wait_for_signal();
+    void stop(std::string_view reason);
+};
+
+Server::Server(RuntimeState& state) : m_impl(std::make_unique<Impl>(state)) {
+    state.request_stop = [impl = m_impl.get()] {
+        // Posted, so that the reply to `mxctl stop` is written before the sockets close.
+        asio::post(impl->io, [impl] { impl->stop("mxctl stop"); });
+    };
+}
+
+Server::~Server() = default;
+
+core::Result<void> Server::open() {
+    auto& state = m_impl->state;
+    MXD_TRY(core::fs::make_directories(state.spool, 0700));
+    auto lock = core::fs::LockFile::acquire(state.spool / "mxd.lock");
+    if (!lock) {
+        return core::fail(lock.error().code, "spool " + state.spool.string() + " is in use: " + lock.error().message);
+    }
+    m_impl->lock.emplace(std::move(lock).value());
+    if (state.socket.has_parent_path()) {
+        MXD_TRY(core::fs::make_directories(state.socket.parent_path(), 0755));
+    }
+    MXD_TRY(m_impl->control.open(state.socket));
+    MXD_TRY_ASSIGN(state.listeners, m_impl->listeners.open(state.config.listeners));
+    return {};
+}
+
+void Server::Impl::wait_for_signal() {
+    signals.async_wait([this](const asio::error_code& ec, int signo) {
+        if (ec) {
+            return;
+        }
+        if (signo == SIGHUP) {
+            core::log::warning("control", "sighup", {{"action", "reload is not implemented yet, ignoring"}});
+            wait_for_signal();
+            return;
+        }
+        stop(signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    });
+}
+
+void Server::Impl::stop(std::string_view reason) {
+    core::log::notice("mxd", "stopping", {{"reason", reason}});
+    control.close();
+    listeners.close();
+    asio::error_code ignored;
+    static_cast<void>(signals.cancel(ignored));
+    io.stop();
+}
+
+int Server::run() {
+    auto& impl = *m_impl;
+    impl.signals.add(SIGTERM);
+    impl.signals.add(SIGINT);
+    impl.signals.add(SIGHUP);
+    impl.wait_for_signal();
+    impl.control.start();
+    impl.listeners.start(impl.state.node);
+    impl.io.run();
+    core::log::notice("mxd", "stopped");
+    return 0;
+}
+
+} // namespace mxd

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/config/config.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+// What the running daemon is, as the control handlers see it. Owned by mxd::Server and only
+// touched from the event loop thread.
+namespace mxd {
+
+// An address the daemon actually listens on (the port is the bound one, also for port 0).
+struct BoundListener {
+    std::string address;  // "127.0.0.1", "::1", or the socket path
+    std::uint16_t port = 0;
+    std::string kind;  // "smtp" for now; "smtps", "submission" later
+};
+
+// The three delivery pauses of smtpctl (`pause mda|mta|smtp`, `-P`).
+struct PauseState {
+    bool mda = false;
+    bool mta = false;
+    bool smtp = false;
+};
+
+struct RuntimeState {
+    core::config::Config config;
+    std::string config_origin;  // the file read, or "built-in default"
+    std::filesystem::path spool;
+    std::filesystem::path socket;
+    std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+    pid_t pid = 0;
+    std::string node;  // host name, sent in the control hello
+    PauseState paused;
+    std::vector<BoundListener> listeners;
+    std::vector<gid_t> read_gids;   // from `control group read`
+    std::vector<gid_t> admin_gids;  // from `control group admin`
+    std::function<void()> request_stop;  // asks the event loop to stop after the current reply
+};
+
+} // namespace mxd
