@@ -26,7 +26,8 @@ std::string quote(std::string_view value) {
         return quote_always(value);
     }
     for (char c : value) {
-        if (!allowed_in_word(static_cast<unsigned char>(c))) {
+        // `$` would start a macro and `\` a continuation when the file is read again.
+        if (!allowed_in_word(static_cast<unsigned char>(c)) || c == '$' || c == '\\') {
             return quote_always(value);
         }
     }

@@ -195,7 +195,7 @@ void Parser::finish() {
             }
         }
     }
-    if (m_config.rules.empty()) {
+    if (m_rule_statements == 0) {
         report(Severity::warning, Location{m_config.source_file, 0, 0},
                "no match rules: every recipient will be rejected",
                "add e.g. `action \"local\" mbox alias <aliases>` and `match for local action \"local\"`");

@@ -76,6 +76,7 @@ constexpr SchemeMap k_schemes[] = {
 
 void Parser::legacy_rule() {
     const Token start = take();
+    ++m_rule_statements;
     const bool accepting = start.text == "accept";
     Rule r;
     r.legacy = true;

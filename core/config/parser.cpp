@@ -448,8 +448,7 @@ std::string Parser::table_name(std::string_view what, Service service) {
         fail(cur(), "expected a table reference <name> for " + std::string(what) + ", found " +
                         describe(cur()));
     }
-    take();
-    const Token at = cur();
+    const Token at = take();
     std::string name = value("table name");
     if (cur().kind != TokenKind::gt) {
         fail(cur(), "expected '>' after table name");
@@ -1330,6 +1329,7 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
 
 void Parser::match_statement() {
     const Token start = take();
+    ++m_rule_statements;
     Rule r;
     r.where = location(start);
     static const std::vector<std::string_view> k_criteria = {
@@ -1405,7 +1405,7 @@ void Parser::match_statement() {
                 // parse.y: `from auth` means from any host, with the auth criterion set.
                 r.from = Rule::From::auth;
                 r.from_negated = false;
-                criterion(r.auth, what, negated, Service::credentials, "auth", true);
+                criterion(r.auth, what, negated, Service::string, "auth", true);
             } else if (accept("mail-from")) {
                 r.from = Rule::From::mail_from;
                 r.from_negated = false;
@@ -1438,7 +1438,7 @@ void Parser::match_statement() {
             }
         } else if (w == "auth") {
             take();
-            criterion(r.auth, kw, negated, Service::credentials, "auth", true);
+            criterion(r.auth, kw, negated, Service::string, "auth", true);
         } else if (w == "helo") {
             take();
             criterion(r.helo, kw, negated, Service::domain, "helo", false);

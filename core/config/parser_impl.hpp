@@ -120,6 +120,7 @@ public:
     std::string m_legacy_modern;
     std::map<std::string, std::string> m_legacy_actions;  // action text -> generated name
     std::set<std::string> m_builtin_tables_used;
+    int m_rule_statements = 0;  // match, accept and reject statements, parsed or not
 };
 
 // The candidate closest to a mistyped word ("did you mean"), or empty when none is close.
