@@ -48,7 +48,7 @@ struct Invocation {
 
 // Builds the CLI11 tree from the command table: one nested subcommand per word.
 void build_app(CLI::App& app, Invocation& inv) {
-    app.add_option("-s,--socket", inv.socket, "Control socket (default: $MXD_SOCKET, then the daemon's default)")
+    app.add_option("-s,--socket", inv.socket, "Control socket (default: $MXD_SOCKET, else mxd's)")
         ->type_name("PATH");
     app.add_flag("-j,--json", inv.json, "Print JSON (one object per line) for scripts");
     app.set_version_flag("--version", std::string("mxctl ") + MXD_VERSION);
@@ -145,9 +145,6 @@ std::string expand_abbreviations(std::vector<std::string>& args) {
     while (first < args.size() && args[first].starts_with("-")) {
         const auto& a = args[first];
         first += (a == "-s" || a == "--socket") ? 2 : 1;
-    }
-    if (first >= args.size()) {
-        return {};
     }
     std::size_t last = first;
     while (last < args.size() && !args[last].starts_with("-")) {

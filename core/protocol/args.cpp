@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 #include "core/protocol/args.hpp"
 
+#include "core/util/strings.hpp"
 #include "core/util/trace.hpp"
 
 #include <nlohmann/json.hpp>
@@ -31,12 +32,19 @@ Result<void> check_scalar(const ArgSpec& spec, const nlohmann::json& value) {
         return {};
     case ArgType::subsystem:
         if (!value.is_string() || !parse_subsystem_set(value.get<std::string>())) {
-            std::string names = "all";
-            for (auto n : k_subsystem_names) {
-                names += ", ";
-                names += n;
+            std::vector<std::string_view> candidates{"all"};
+            candidates.insert(candidates.end(), k_subsystem_names.begin(), k_subsystem_names.end());
+            std::string names;
+            for (auto n : candidates) {
+                names += (names.empty() ? "" : ", ") + std::string(n);
             }
-            return bad("must be a trace subsystem: " + names);
+            std::string hint;
+            if (value.is_string()) {
+                if (const auto close = closest_match(value.get<std::string>(), candidates); !close.empty()) {
+                    hint = " (did you mean '" + std::string(close) + "'?)";
+                }
+            }
+            return bad("must be a trace subsystem" + hint + ": " + names);
         }
         return {};
     case ArgType::choice:
