@@ -17,6 +17,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 namespace core::config {
 
@@ -548,6 +549,22 @@ void Parser::statement() {
         fail(first, "expected a statement, found " + describe(first));
     }
     const std::string& w = first.text;
+    // Settings that hold one value: a second one would silently replace the first.
+    static const std::set<std::string> k_singletons = {
+        "queue directory", "queue ttl", "queue encryption", "smtp max-message-size",
+        "smtp sub-addr-delim", "smtp ciphers", "bounce warn-interval", "mta max-deferred",
+        "admd", "srs ttl", "expire", "max-message-size", "bounce-warn", "ciphers",
+        "subaddressing-delimiter", "max-mta-deferred"};
+    const std::string key = peek(1).kind == TokenKind::word && w != "admd" && w != "expire" &&
+                                    w.find('-') == std::string::npos && w != "ciphers"
+                                ? w + " " + peek(1).text
+                                : w;
+    if (k_singletons.count(key) != 0) {
+        const auto [it, inserted] = m_singletons.emplace(key, first.line);
+        if (!inserted) {
+            fail(first, "'" + key + "' given twice (also at line " + std::to_string(it->second) + ")");
+        }
+    }
     if (w == "table") {
         table_statement();
     } else if (w == "pki") {
@@ -1803,6 +1820,20 @@ LoadResult run(detail::Parser& parser) {
     parser.finish();
     LoadResult result;
     result.diagnostics = std::move(parser.m_diagnostics);
+    // File order: checks made after parsing (pki files, shadowed rules) join their lines;
+    // diagnostics about a whole file (line 0) come last.
+    std::map<fs::path, std::size_t> file_rank;
+    for (const auto& d : result.diagnostics) {
+        file_rank.emplace(d.file, file_rank.size());
+    }
+    std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
+                     [&](const Diagnostic& a, const Diagnostic& b) {
+                         const auto key = [&](const Diagnostic& d) {
+                             return std::make_tuple(d.line == 0 ? 1 : 0, file_rank[d.file],
+                                                    d.line, d.column);
+                         };
+                         return key(a) < key(b);
+                     });
     if (result.ok()) {
         result.config = std::move(parser.m_config);
     }

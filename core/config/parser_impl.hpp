@@ -120,7 +120,8 @@ public:
     std::string m_legacy_modern;
     std::map<std::string, std::string> m_legacy_actions;  // action text -> generated name
     std::set<std::string> m_builtin_tables_used;
-    int m_rule_statements = 0;  // match, accept and reject statements, parsed or not
+    int m_rule_statements = 0;
+    std::map<std::string, int> m_singletons;  // one-value settings seen, and their line  // match, accept and reject statements, parsed or not
 };
 
 // The candidate closest to a mistyped word ("did you mean"), or empty when none is close.
