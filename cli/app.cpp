@@ -93,6 +93,10 @@ void build_app(CLI::App& app, Invocation& inv) {
             }
             if (spec.arity == Arity::many) {
                 h.option = node->add_option(flag_names, h.values, std::string(spec.help));
+                if (name.starts_with("-")) {
+                    // One value per occurrence: `-D a=1 -D b=2`, never `-D a=1 b=2`.
+                    h.option->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+                }
             } else {
                 h.option = node->add_option(flag_names, h.value, std::string(spec.help));
             }
@@ -101,12 +105,20 @@ void build_app(CLI::App& app, Invocation& inv) {
             }
             if (spec.type == ArgType::choice) {
                 std::vector<std::string> choices(spec.choices.begin(), spec.choices.end());
-                h.option->check(CLI::IsMember(choices));
+                h.option->check(CLI::IsMember(choices).description(""));
             } else if (spec.type == ArgType::uint) {
                 h.option->check(CLI::NonNegativeNumber);
             }
-            if (spec.type == ArgType::subsystem) {
-                h.option->type_name("SUBSYSTEM");
+            if (!spec.value_name.empty()) {
+                h.option->type_name(std::string(spec.value_name));
+            } else if (spec.type == ArgType::choice) {
+                h.option->type_name(core::join(std::vector<std::string>(spec.choices.begin(), spec.choices.end()), "|"));
+            } else {
+                std::string upper(core::protocol::wire_key(spec));
+                for (auto& ch : upper) {
+                    ch = static_cast<char>(ch == '_' ? '-' : std::toupper(static_cast<unsigned char>(ch)));
+                }
+                h.option->type_name(upper);
             }
         }
     }

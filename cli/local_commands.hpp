@@ -18,4 +18,12 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
 // or from stdin, one password per line (not echoed on a terminal).
 int run_encrypt(const nlohmann::json& args, Output output);
 
+// `check-config [FILE] [--skip-files] [--strict] [-D NAME=VALUE]`: the check of `mxd -n`.
+// Prints the diagnostics (or {"ok","diagnostics"} with -j) on stdout; exit 0, or 78 when the
+// file has errors (or warnings, with --strict).
+int run_check_config(const nlohmann::json& args, Output output);
+
+// `config migrate FILE`: prints the file in the modern grammar; exit 78 when it has errors.
+int run_config_migrate(const nlohmann::json& args);
+
 } // namespace mxctl

@@ -77,6 +77,9 @@ void render_text(const core::protocol::Command& command, const json& result, std
     case CommandId::encrypt:
         out << result.value("hash", "") << "\n";
         return;
+    case CommandId::check_config:
+    case CommandId::config_migrate:
+        break;  // print their own output
     }
     render_json(result, out);
 }

@@ -23,8 +23,21 @@ constexpr std::array<ArgSpec, 2> k_args_encrypt{{
     {"--scheme", ArgType::choice, Arity::optional, "hash scheme (default yescrypt)", k_schemes},
 }};
 
+constexpr std::array<ArgSpec, 4> k_args_check_config{{
+    {"file", ArgType::string, Arity::optional, "configuration file (default: mxd's)"},
+    {"--skip-files", ArgType::flag, Arity::optional,
+     "do not open the files it names (certificates, tables)"},
+    {"--strict", ArgType::flag, Arity::optional, "fail on warnings too"},
+    {"--define", ArgType::string, Arity::many, "define a macro, as mxd -D", {}, 'D', "NAME=VALUE"},
+}};
+
+constexpr std::array<ArgSpec, 2> k_args_config_migrate{{
+    {"file", ArgType::string, Arity::required, "configuration file"},
+    {"--define", ArgType::string, Arity::many, "define a macro, as mxd -D", {}, 'D', "NAME=VALUE"},
+}};
+
 // { id, words, args, access, reply, runs, summary }
-constexpr std::array<Command, 7> k_commands{{
+constexpr std::array<Command, 9> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
     {CommandId::log_verbose, "log verbose", {}, Access::admin, Reply::single, Runs::daemon,
@@ -39,6 +52,10 @@ constexpr std::array<Command, 7> k_commands{{
      "Stop the daemon"},
     {CommandId::encrypt, "encrypt", k_args_encrypt, Access::anyone, Reply::single, Runs::client,
      "Hash passwords for a credentials table"},
+    {CommandId::check_config, "check-config", k_args_check_config, Access::anyone, Reply::single,
+     Runs::client, "Check a configuration file, as mxd -n, with no daemon"},
+    {CommandId::config_migrate, "config migrate", k_args_config_migrate, Access::anyone,
+     Reply::single, Runs::client, "Print a configuration in the modern grammar"},
 }};
 
 std::vector<std::string> words_of(const Command& c) {

@@ -22,6 +22,8 @@ enum class CommandId {
     untrace,
     stop,
     encrypt,
+    check_config,
+    config_migrate,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").
@@ -54,6 +56,7 @@ struct ArgSpec {
     std::string_view help;
     std::span<const std::string_view> choices = {};
     char short_name = '\0';  // a one-letter alias of an option, or none
+    std::string_view value_name = {};  // shown in help ("NAME=VALUE"); default: the name in capitals
 };
 
 // One row of the table.

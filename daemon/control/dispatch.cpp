@@ -43,6 +43,8 @@ core::Result<nlohmann::json> dispatch(RuntimeState& state, const Peer& peer,
     case CommandId::stop:
         return handle_stop(state, args);
     case CommandId::encrypt:
+    case CommandId::check_config:
+    case CommandId::config_migrate:
         break;  // Runs::client, refused above
     }
     return core::fail(Errc::internal, "no handler for '" + request.cmd + "'");

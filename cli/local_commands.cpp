@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: ISC
+#include "cli/local_commands.hpp"
+
+#include "cli/exit_status.hpp"
+
+#include <iostream>
+
+namespace mxctl {
+
+int run_local(const core::protocol::Command& command, const nlohmann::json& args, Output output) {
+    switch (command.id) {
+    case core::protocol::CommandId::encrypt:
+        return run_encrypt(args, output);
+    case core::protocol::CommandId::check_config:
+        return run_check_config(args, output);
+    case core::protocol::CommandId::config_migrate:
+        return run_config_migrate(args);
+    case core::protocol::CommandId::show_status:
+    case core::protocol::CommandId::log_verbose:
+    case core::protocol::CommandId::log_brief:
+    case core::protocol::CommandId::trace:
+    case core::protocol::CommandId::untrace:
+    case core::protocol::CommandId::stop:
+        break;  // Runs::daemon
+    }
+    std::cerr << "mxctl: " << command.words << ": runs in the daemon\n";
+    return k_exit_software;
+}
+
+} // namespace mxctl
