@@ -1086,9 +1086,17 @@ void Parser::finish_listener(Listener& l, const Token& at, const Token* auth_at)
 
 std::vector<std::string> Parser::filter_names(std::string_view context) {
     std::vector<std::string> names;
+    const auto check = [&](const Token& at, const std::string& name) {
+        const bool known = std::any_of(m_config.filters.begin(), m_config.filters.end(),
+                                       [&](const Filter& f) { return f.name == name; });
+        if (!known) {
+            error(at, "undefined filter '" + name + "'", "declare it first with `filter " + name + " ...`");
+        }
+    };
     if (cur().kind == TokenKind::lbrace) {
         take();
         while (cur().kind != TokenKind::rbrace) {
+            check(cur(), cur().text);
             names.push_back(value("a filter name"));
             if (cur().kind == TokenKind::comma) {
                 take();
@@ -1099,6 +1107,7 @@ std::vector<std::string> Parser::filter_names(std::string_view context) {
         take();
         return names;
     }
+    check(cur(), cur().text);
     names.push_back(value("a filter name"));
     return names;
 }
