@@ -421,7 +421,7 @@ std::string format_rule(const Rule& r) {
 
 std::string to_canonical(const Config& c) {
     std::ostringstream out;
-    const Config d;  // defaults
+    const Config d; // defaults
     out << "# mxd configuration in canonical form\n";
     if (!c.queue_directory.empty()) {
         out << "queue directory " << quote_always(c.queue_directory.string()) << '\n';

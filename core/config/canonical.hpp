@@ -20,7 +20,7 @@ std::string format_duration(long long seconds);
 std::string format_size(long long bytes);
 
 std::string format_table(const Table& table);
-std::string format_pki(const Pki& pki);          // one to three lines
+std::string format_pki(const Pki& pki); // one to three lines
 std::string format_listener(const Listener& listener);
 // `action "name" ...`; with an empty name, the method and options only (for comparisons).
 std::string format_action(const Action& action);

@@ -102,17 +102,19 @@ bool covers(const Rule& earlier, const Rule& later) {
     const bool from_covered =
         (ef == Rule::From::any && !earlier.from_negated) ||
         (ef == effective_from(later) && earlier.from_negated == later.from_negated &&
-         earlier.from_regex == later.from_regex && same_operand(earlier.from_operand, later.from_operand));
+         earlier.from_regex == later.from_regex &&
+         same_operand(earlier.from_operand, later.from_operand));
     const auto et = effective_for(earlier);
     const bool for_covered =
         (et == Rule::For::any && !earlier.for_negated) ||
         (et == effective_for(later) && earlier.for_negated == later.for_negated &&
-         earlier.for_regex == later.for_regex && same_operand(earlier.for_operand, later.for_operand));
+         earlier.for_regex == later.for_regex &&
+         same_operand(earlier.for_operand, later.for_operand));
     if (!from_covered || !for_covered) {
         return false;
     }
-    const Criterion Rule::*criteria[] = {&Rule::auth, &Rule::helo, &Rule::mail_from,
-                                         &Rule::rcpt_to, &Rule::tag, &Rule::tls};
+    const Criterion Rule::*criteria[] = {&Rule::auth,    &Rule::helo, &Rule::mail_from,
+                                         &Rule::rcpt_to, &Rule::tag,  &Rule::tls};
     for (auto c : criteria) {
         if ((earlier.*c).present && !same_criterion(earlier.*c, later.*c)) {
             return false;
@@ -142,7 +144,8 @@ void Parser::finish() {
         auto cert = load_certificate(pki.cert, error);
         if (!cert) {
             report(Severity::error, pki.cert_where,
-                   "pki '" + pki.name + "': cannot load certificate " + pki.cert.string() + ": " + error);
+                   "pki '" + pki.name + "': cannot load certificate " + pki.cert.string() + ": " +
+                       error);
         }
         error.clear();
         auto key = load_key(pki.key, error);
@@ -153,8 +156,8 @@ void Parser::finish() {
         if (cert && key && X509_check_private_key(cert.get(), key.get()) != 1) {
             ERR_clear_error();
             report(Severity::error, pki.key_where,
-                   "pki '" + pki.name + "': key " + pki.key.string() + " does not match certificate " +
-                       pki.cert.string());
+                   "pki '" + pki.name + "': key " + pki.key.string() +
+                       " does not match certificate " + pki.cert.string());
         }
     }
     if (check_files) {
@@ -165,7 +168,8 @@ void Parser::finish() {
             std::string error;
             if (!load_certificate(ca.cert, error)) {
                 report(Severity::error, ca.where,
-                       "ca '" + ca.name + "': cannot load certificate " + ca.cert.string() + ": " + error);
+                       "ca '" + ca.name + "': cannot load certificate " + ca.cert.string() + ": " +
+                           error);
             }
         }
     }
@@ -188,8 +192,8 @@ void Parser::finish() {
             if (covers(m_config.rules[j], m_config.rules[i])) {
                 const auto& earlier = m_config.rules[j];
                 report(Severity::warning, m_config.rules[i].where,
-                       "this rule can never match: the rule at line " + std::to_string(earlier.where.line) +
-                           " matches everything it does",
+                       "this rule can never match: the rule at line " +
+                           std::to_string(earlier.where.line) + " matches everything it does",
                        "first match wins; move the more specific rule first");
                 break;
             }
@@ -198,7 +202,8 @@ void Parser::finish() {
     if (m_rule_statements == 0) {
         report(Severity::warning, Location{m_config.source_file, 0, 0},
                "no match rules: every recipient will be rejected",
-               "add e.g. `action \"local\" mbox alias <aliases>` and `match for local action \"local\"`");
+               "add e.g. `action \"local\" mbox alias <aliases>` and `match for local action "
+               "\"local\"`");
     }
 }
 

@@ -27,8 +27,8 @@ enum class Family { any, inet4, inet6 };
 // A table operand of a rule or option: a named table `<name>`, or literal values (one word, or an
 // inline `{ a, b }` list), which OpenSMTPD turns into an anonymous table.
 struct TableOperand {
-    std::string table;                // name without brackets; empty when literal
-    std::vector<std::string> values;  // the literal values when table is empty
+    std::string table;               // name without brackets; empty when literal
+    std::vector<std::string> values; // the literal values when table is empty
     Location where;
 
     bool is_table() const { return !table.empty(); }
@@ -42,29 +42,29 @@ struct Listener {
     enum class Auth { none, required, optional };
 
     Kind kind = Kind::inet;
-    std::string interface;      // "127.0.0.1", "::1", "localhost", "eth0", "lo"
-    std::uint16_t port = 25;    // 0 asks the kernel for a free port (tests)
+    std::string interface;   // "127.0.0.1", "::1", "localhost", "eth0", "lo"
+    std::uint16_t port = 25; // 0 asks the kernel for a free port (tests)
     Family family = Family::any;
-    std::string hostname;       // `hostname NAME`, empty for the machine's name
+    std::string hostname; // `hostname NAME`, empty for the machine's name
 
     bool port_given = false;
     Tls tls = Tls::none;
-    bool tls_verify = false;             // `tls-require verify`, `smtps verify`
-    std::vector<std::string> pki;        // `pki NAME`, repeatable
-    std::string ca;                      // `ca NAME`
+    bool tls_verify = false;      // `tls-require verify`, `smtps verify`
+    std::vector<std::string> pki; // `pki NAME`, repeatable
+    std::string ca;               // `ca NAME`
     std::string ciphers;
     std::string protocols;
     Auth auth = Auth::none;
-    std::string auth_table;              // `auth <creds>`; empty = system passwords
-    std::string hostnames_table;         // `hostnames <t>`
+    std::string auth_table;      // `auth <creds>`; empty = system passwords
+    std::string hostnames_table; // `hostnames <t>`
     std::string tag;
     bool mask_src = false;
     bool no_dsn = false;
     bool proxy_v2 = false;
     bool received_auth = false;
-    std::string senders_table;           // `senders <t>`
+    std::string senders_table; // `senders <t>`
     bool masquerade = false;
-    std::vector<std::string> filters;    // `filter NAME` or `filter { a, b }`
+    std::vector<std::string> filters; // `filter NAME` or `filter { a, b }`
     Location where;
 };
 
@@ -73,7 +73,7 @@ struct Pki {
     std::string name;
     std::filesystem::path cert;
     std::filesystem::path key;
-    std::string dhe;  // "", "none", "legacy", "auto"
+    std::string dhe; // "", "none", "legacy", "auto"
     Location where;
     Location cert_where;
     Location key_where;
@@ -93,10 +93,10 @@ struct Table {
 
     std::string name;
     Backend backend = Backend::inline_static;
-    std::string backend_name;            // "file", "db", or the proc/extension name ("ldap")
-    std::filesystem::path source;        // file, db or proc configuration path
-    Kind kind = Kind::unknown;           // known for inline tables, and file tables once read
-    std::vector<std::pair<std::string, std::string>> entries;  // inline; value empty in lists
+    std::string backend_name;     // "file", "db", or the proc/extension name ("ldap")
+    std::filesystem::path source; // file, db or proc configuration path
+    Kind kind = Kind::unknown;    // known for inline tables, and file tables once read
+    std::vector<std::pair<std::string, std::string>> entries; // inline; value empty in lists
     Location where;
 };
 
@@ -107,15 +107,15 @@ struct Action {
 
     std::string name;
     Method method = Method::mbox;
-    std::string destination;  // maildir path, lmtp host:port or socket, mda command
-    bool junk = false;        // maildir junk
+    std::string destination; // maildir path, lmtp host:port or socket, mda command
+    bool junk = false;       // maildir junk
     bool lmtp_rcpt_to = false;
     std::string alias_table;
     std::string virtual_table;
-    std::string userbase_table;  // empty = <getpwnam>
+    std::string userbase_table; // empty = <getpwnam>
     std::string user;
     std::string wrapper;
-    std::optional<long long> ttl;  // seconds
+    std::optional<long long> ttl; // seconds
 
     // relay
     bool backup = false;
@@ -123,7 +123,7 @@ struct Action {
     std::string helo;
     std::string helo_src_table;
     std::string domain_table;
-    std::string host;         // relay URL, or a table name when host_is_table
+    std::string host; // relay URL, or a table name when host_is_table
     bool host_is_table = false;
     RelayTls relay_tls = RelayTls::default_;
     bool tls_given = false;
@@ -144,7 +144,7 @@ struct Criterion {
     bool present = false;
     bool negated = false;
     bool regex = false;
-    TableOperand operand;  // empty for criteria without argument (`tls`, `auth`)
+    TableOperand operand; // empty for criteria without argument (`tls`, `auth`)
 };
 
 // `match [criteria] action NAME` or `match [criteria] reject`. First match wins.
@@ -155,7 +155,7 @@ struct Rule {
     From from = From::local;
     bool from_negated = false;
     bool from_regex = false;
-    TableOperand from_operand;  // src/rdns/auth/mail-from operand (may be empty for rdns/auth)
+    TableOperand from_operand; // src/rdns/auth/mail-from operand (may be empty for rdns/auth)
     bool from_given = false;
 
     For for_ = For::local;
@@ -173,7 +173,7 @@ struct Rule {
 
     bool reject = false;
     std::string action;
-    bool legacy = false;  // translated from an `accept`/`reject` line
+    bool legacy = false; // translated from an `accept`/`reject` line
     Location where;
 };
 
@@ -191,7 +191,7 @@ struct QueueOptions {
     long long ttl = 4LL * 24 * 3600;
     bool compression = false;
     bool encryption = false;
-    std::string encryption_key;  // empty: ask at start; "stdin" or "-": read a line
+    std::string encryption_key; // empty: ask at start; "stdin" or "-": read a line
 };
 
 // `mta ...` options. Limits are OpenSMTPD's key/value pairs, defaults filled in.
@@ -236,10 +236,10 @@ struct Filter {
 // The whole configuration. source_file is empty for the built-in default.
 struct Config {
     std::filesystem::path source_file;
-    std::filesystem::path queue_directory;  // `queue directory "/path"` (mxd extension)
+    std::filesystem::path queue_directory; // `queue directory "/path"` (mxd extension)
     std::vector<Listener> listeners;
-    std::vector<std::string> control_read_groups;   // `control group read "GROUP"` (mxd extension)
-    std::vector<std::string> control_admin_groups;  // `control group admin "GROUP"` (mxd extension)
+    std::vector<std::string> control_read_groups;  // `control group read "GROUP"` (mxd extension)
+    std::vector<std::string> control_admin_groups; // `control group admin "GROUP"` (mxd extension)
 
     std::map<std::string, std::string> macros;
     std::vector<Pki> pkis;

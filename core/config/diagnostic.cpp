@@ -36,7 +36,8 @@ std::string format_diagnostics(const std::vector<Diagnostic>& diagnostics) {
             if (d.column > 0) {
                 std::string pad;
                 // Tabs in the source line keep their width so that the caret lines up.
-                for (int i = 0; i < d.column - 1 && i < static_cast<int>(d.source_line.size()); ++i) {
+                for (int i = 0; i < d.column - 1 && i < static_cast<int>(d.source_line.size());
+                     ++i) {
                     pad += d.source_line[static_cast<std::size_t>(i)] == '\t' ? '\t' : ' ';
                 }
                 out << "    " << pad << "^\n";

@@ -12,10 +12,10 @@ namespace core::config {
 
 // Which grammar a keyword belongs to.
 enum class KeywordGroup {
-    modern,     // smtpd.conf(5), OpenSMTPD 6.4 and later
-    extension,  // mxd only
-    legacy,     // OpenSMTPD up to 6.0, translated with a warning
-    limit,      // keys of `smtp limit`, `mta limit`, `mda limit`, `scheduler limit`
+    modern,    // smtpd.conf(5), OpenSMTPD 6.4 and later
+    extension, // mxd only
+    legacy,    // OpenSMTPD up to 6.0, translated with a warning
+    limit,     // keys of `smtp limit`, `mta limit`, `mda limit`, `scheduler limit`
 };
 
 struct Keyword {

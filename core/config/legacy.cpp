@@ -66,8 +66,8 @@ struct SchemeMap {
     std::string_view new_scheme;
 };
 constexpr SchemeMap k_schemes[] = {
-    {"smtp", "smtp+notls"},  {"smtp+tls", "smtp"},   {"tls", "smtp+tls"},
-    {"smtps", "smtps"},      {"ssl", "smtps"},       {"secure", "smtps"},
+    {"smtp", "smtp+notls"},   {"smtp+tls", "smtp"},    {"tls", "smtp+tls"},
+    {"smtps", "smtps"},       {"ssl", "smtps"},        {"secure", "smtps"},
     {"tls+auth", "smtp+tls"}, {"smtps+auth", "smtps"}, {"ssl+auth", "smtps"},
     {"secure+auth", "smtps"}, {"lmtp", "lmtp"},
 };
@@ -89,8 +89,8 @@ void Parser::legacy_rule() {
     bool forward_only = false;
     std::set<std::string> seen;
     const std::vector<std::string_view> k_items = {
-        "from", "for", "sender", "recipient", "tagged", "authenticated", "alias", "virtual",
-        "userbase", "deliver", "relay", "expire", "forward-only"};
+        "from",    "for",      "sender",  "recipient", "tagged", "authenticated", "alias",
+        "virtual", "userbase", "deliver", "relay",     "expire", "forward-only"};
     auto optional_bang = [&]() {
         if (cur().kind == TokenKind::bang) {
             take();
@@ -157,8 +157,9 @@ void Parser::legacy_rule() {
             once(seen, kw, start.text + " rule");
             r.auth.present = true;
             r.auth.negated = negated;
-        } else if (!accepting && (w == "alias" || w == "virtual" || w == "userbase" || w == "deliver" ||
-                                  w == "relay" || w == "expire" || w == "forward-only")) {
+        } else if (!accepting &&
+                   (w == "alias" || w == "virtual" || w == "userbase" || w == "deliver" ||
+                    w == "relay" || w == "expire" || w == "forward-only")) {
             fail(kw, "'" + w + "' cannot be used in a reject rule");
         } else if (w == "alias" || w == "virtual") {
             take();
@@ -185,7 +186,8 @@ void Parser::legacy_rule() {
             } else if (accept("maildir")) {
                 a.method = Action::Method::maildir;
                 if (cur().kind == TokenKind::string ||
-                    (cur().kind == TokenKind::word && !is("as") && !is("expire") && !is("forward-only"))) {
+                    (cur().kind == TokenKind::word && !is("as") && !is("expire") &&
+                     !is("forward-only"))) {
                     a.destination = value("a maildir path");
                 }
             } else if (accept("mda")) {
@@ -223,8 +225,9 @@ void Parser::legacy_rule() {
                 }
                 std::string modern = "smtp";
                 if (!scheme.empty()) {
-                    const auto* found = std::find_if(std::begin(k_schemes), std::end(k_schemes),
-                                                     [&](const SchemeMap& m) { return m.old_scheme == scheme; });
+                    const auto* found =
+                        std::find_if(std::begin(k_schemes), std::end(k_schemes),
+                                     [&](const SchemeMap& m) { return m.old_scheme == scheme; });
                     if (found == std::end(k_schemes)) {
                         fail(at, "unknown relay URL scheme '" + scheme + "'");
                     }
@@ -275,7 +278,8 @@ void Parser::legacy_rule() {
                     // Old `relay tls` required STARTTLS without checking the certificate
                     // unless `verify` followed.
                     a.tls_given = true;
-                    a.relay_tls = accept("verify") ? Action::RelayTls::required : Action::RelayTls::no_verify;
+                    a.relay_tls =
+                        accept("verify") ? Action::RelayTls::required : Action::RelayTls::no_verify;
                 } else if (accept("verify")) {
                     once(relay_seen, opt, "relay");
                 } else {

@@ -95,10 +95,10 @@ std::vector<Token> Lexer::next_statement(std::vector<LexError>& errors) {
         }
         if (newline) {
             if (depth > 0) {
-                continue;  // inline tables may span lines (OpenSMTPD 7.5+)
+                continue; // inline tables may span lines (OpenSMTPD 7.5+)
             }
             if (tokens.empty()) {
-                continue;  // blank or comment-only line
+                continue; // blank or comment-only line
             }
             break;
         }
@@ -184,7 +184,7 @@ bool Lexer::read_token(Token& token, std::vector<LexError>& errors, int& depth, 
         get();
         token.kind = TokenKind::equals;
         token.text = "=";
-        if (peek() == '>') {  // `k => v` in inline tables
+        if (peek() == '>') { // `k => v` in inline tables
             get();
             token.text = "=>";
         }

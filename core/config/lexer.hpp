@@ -34,7 +34,7 @@ struct LexError {
 // Reads statements from one file's text. Macros are looked up through `macros` at the moment
 // a statement is read, so that a macro defined on one line is usable on the next.
 class Lexer {
-public:
+  public:
     Lexer(std::string_view text, const std::map<std::string, std::string>& macros);
 
     // The tokens of the next statement (up to a newline outside braces), without the newline;
@@ -47,7 +47,7 @@ public:
     // The line on which the last statement returned ended.
     int last_line() const { return m_last_line; }
 
-private:
+  private:
     int peek(std::size_t ahead = 0) const;
     int get();
     bool read_token(Token& token, std::vector<LexError>& errors, int& depth, bool& newline);

@@ -70,11 +70,13 @@ core::Result<std::string> migrate_string(std::string_view text, const std::files
         }
         const auto& edit = *it->second;
         const std::string& first = lines[i];
-        const std::string indent = first.substr(0, first.find_first_not_of(" \t") == std::string::npos
-                                                       ? 0
-                                                       : first.find_first_not_of(" \t"));
+        const std::string indent =
+            first.substr(0, first.find_first_not_of(" \t") == std::string::npos
+                                ? 0
+                                : first.find_first_not_of(" \t"));
         std::string comments;
-        for (int n = edit.first_line; n <= edit.last_line && n <= static_cast<int>(lines.size()); ++n) {
+        for (int n = edit.first_line; n <= edit.last_line && n <= static_cast<int>(lines.size());
+             ++n) {
             const auto c = trailing_comment(lines[static_cast<std::size_t>(n - 1)]);
             if (!c.empty()) {
                 comments += (comments.empty() ? "" : " ") + c;
@@ -102,7 +104,8 @@ core::Result<std::string> migrate_string(std::string_view text, const std::files
     return out;
 }
 
-core::Result<std::string> migrate_file(const std::filesystem::path& path, const LoadOptions& options) {
+core::Result<std::string> migrate_file(const std::filesystem::path& path,
+                                       const LoadOptions& options) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         return core::fail(core::Error::from_errno(errno, "open", path.string()));

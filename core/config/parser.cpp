@@ -28,12 +28,13 @@ namespace detail {
 namespace {
 
 // Tables every configuration has (OpenSMTPD creates them in config.c), plus mxd's <aliases>.
-const std::set<std::string_view> k_builtin_tables = {"localhost", "localnames", "anyhost",
-                                                     "anydestination", "getpwnam", "aliases"};
+const std::set<std::string_view> k_builtin_tables = {"localhost",      "localnames", "anyhost",
+                                                     "anydestination", "getpwnam",   "aliases"};
 
 const std::vector<std::string_view> k_statement_keywords = {
-    "include", "table", "pki", "ca", "listen", "action", "match", "smtp", "queue", "bounce",
-    "mta", "mda", "scheduler", "srs", "filter", "proc", "admd", "control", "accept", "reject"};
+    "include", "table", "pki",    "ca",      "listen", "action",    "match",
+    "smtp",    "queue", "bounce", "mta",     "mda",    "scheduler", "srs",
+    "filter",  "proc",  "admd",   "control", "accept", "reject"};
 
 std::vector<std::string> split_lines(std::string_view text) {
     std::vector<std::string> lines;
@@ -110,7 +111,8 @@ std::string_view suggest(std::string_view word, const std::vector<std::string_vi
             for (std::size_t j = 1; j <= m; ++j) {
                 const std::size_t cost = w[i - 1] == candidate[j - 1] ? 0 : 1;
                 d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-                if (i > 1 && j > 1 && w[i - 1] == candidate[j - 2] && w[i - 2] == candidate[j - 1]) {
+                if (i > 1 && j > 1 && w[i - 1] == candidate[j - 2] &&
+                    w[i - 2] == candidate[j - 1]) {
                     d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
                 }
             }
@@ -144,7 +146,8 @@ Location Parser::location(const Token& at) const {
     return Location{m_path, at.line, at.column};
 }
 
-void Parser::report(Severity severity, const Location& where, std::string message, std::string hint) {
+void Parser::report(Severity severity, const Location& where, std::string message,
+                    std::string hint) {
     Diagnostic d;
     d.file = where.file;
     d.line = where.line;
@@ -385,7 +388,8 @@ void Parser::once(std::set<std::string>& seen, const Token& at, std::string_view
 // ---------------------------------------------------------------------------------------------
 // Tables
 
-void Parser::use_table(const Token& at, const std::string& name, Service service, std::string_view what) {
+void Parser::use_table(const Token& at, const std::string& name, Service service,
+                       std::string_view what) {
     const Table* table = m_config.find_table(name);
     if (table == nullptr && name == "aliases") {
         // mxd extension: <aliases> without a `table aliases` line is the system aliases file,
@@ -522,7 +526,7 @@ void Parser::parse_text(std::string_view text, const fs::path& path, int depth) 
                       last.column + static_cast<int>(last.text.size()) +
                           (last.kind == TokenKind::string ? 2 : 0)};
         if (!lex_errors.empty()) {
-            continue;  // the statement is already reported; parsing it would add noise
+            continue; // the statement is already reported; parsing it would add noise
         }
         m_in_legacy_statement = false;
         try {
@@ -550,11 +554,22 @@ void Parser::statement() {
     }
     const std::string& w = first.text;
     // Settings that hold one value: a second one would silently replace the first.
-    static const std::set<std::string> k_singletons = {
-        "queue directory", "queue ttl", "queue encryption", "smtp max-message-size",
-        "smtp sub-addr-delim", "smtp ciphers", "bounce warn-interval", "mta max-deferred",
-        "admd", "srs ttl", "expire", "max-message-size", "bounce-warn", "ciphers",
-        "subaddressing-delimiter", "max-mta-deferred"};
+    static const std::set<std::string> k_singletons = {"queue directory",
+                                                       "queue ttl",
+                                                       "queue encryption",
+                                                       "smtp max-message-size",
+                                                       "smtp sub-addr-delim",
+                                                       "smtp ciphers",
+                                                       "bounce warn-interval",
+                                                       "mta max-deferred",
+                                                       "admd",
+                                                       "srs ttl",
+                                                       "expire",
+                                                       "max-message-size",
+                                                       "bounce-warn",
+                                                       "ciphers",
+                                                       "subaddressing-delimiter",
+                                                       "max-mta-deferred"};
     const std::string key = peek(1).kind == TokenKind::word && w != "admd" && w != "expire" &&
                                     w.find('-') == std::string::npos && w != "ciphers"
                                 ? w + " " + peek(1).text
@@ -562,7 +577,8 @@ void Parser::statement() {
     if (k_singletons.count(key) != 0) {
         const auto [it, inserted] = m_singletons.emplace(key, first.line);
         if (!inserted) {
-            fail(first, "'" + key + "' given twice (also at line " + std::to_string(it->second) + ")");
+            fail(first,
+                 "'" + key + "' given twice (also at line " + std::to_string(it->second) + ")");
         }
     }
     if (w == "table") {
@@ -613,7 +629,7 @@ void Parser::statement() {
 
 void Parser::macro_definition() {
     const Token name = take();
-    take();  // '='
+    take(); // '='
     bool valid = !name.text.empty() && !std::isdigit(static_cast<unsigned char>(name.text[0]));
     for (char c : name.text) {
         valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
@@ -692,7 +708,8 @@ void Parser::table_statement() {
                 table.kind = kind;
                 first = false;
             } else if (kind != table.kind) {
-                fail(entry_at, "inline table '" + table.name + "' mixes list entries and key = value entries");
+                fail(entry_at, "inline table '" + table.name +
+                                   "' mixes list entries and key = value entries");
             }
             table.entries.emplace_back(std::move(key), std::move(val));
             if (cur().kind == TokenKind::comma) {
@@ -742,21 +759,25 @@ void Parser::table_statement() {
         std::error_code ec;
         if (table.backend == Table::Backend::db) {
             if (!fs::is_regular_file(path, ec)) {
-                error(source_at, "cannot open table file '" + path + "': " +
-                                     (fs::exists(path, ec) ? "not a regular file" : "No such file or directory"),
-                      "build it with `makemap " +
-                          (path.size() > 3 && path.substr(path.size() - 3) == ".db"
-                               ? path.substr(0, path.size() - 3)
-                               : path) +
-                          "`");
+                error(
+                    source_at,
+                    "cannot open table file '" + path + "': " +
+                        (fs::exists(path, ec) ? "not a regular file" : "No such file or directory"),
+                    "build it with `makemap " +
+                        (path.size() > 3 && path.substr(path.size() - 3) == ".db"
+                             ? path.substr(0, path.size() - 3)
+                             : path) +
+                        "`");
             } else {
                 std::ifstream in(path, std::ios::binary);
                 char header[16] = {};
                 in.read(header, sizeof header);
                 // makemap writes SQLite databases; an empty file is an empty database.
-                if (in.gcount() > 0 && std::string_view(header, static_cast<std::size_t>(in.gcount())) !=
-                                           std::string_view("SQLite format 3\0", 16)) {
-                    error(source_at, "table file '" + path + "' is not a database built by makemap");
+                if (in.gcount() > 0 &&
+                    std::string_view(header, static_cast<std::size_t>(in.gcount())) !=
+                        std::string_view("SQLite format 3\0", 16)) {
+                    error(source_at,
+                          "table file '" + path + "' is not a database built by makemap");
                 }
             }
         } else {
@@ -774,9 +795,9 @@ void Parser::table_statement() {
                     report(Severity::error, Location{path, e.line, 1}, e.message);
                 }
                 table.kind = parsed->kind == core::table::FileKind::list ? Table::Kind::list
-                                                                           : Table::Kind::mapping;
+                                                                         : Table::Kind::mapping;
                 if (parsed->entries.empty()) {
-                    table.kind = Table::Kind::unknown;  // an empty file serves as either
+                    table.kind = Table::Kind::unknown; // an empty file serves as either
                 }
             }
         }
@@ -912,9 +933,9 @@ void Parser::listen_statement() {
     }
     l.interface = value("an interface, address or host name");
     static const std::vector<std::string_view> k_options = {
-        "inet4",    "inet6",  "port",     "tls",      "tls-require", "smtps",         "pki",
-        "ca",       "ciphers", "protocols", "auth",   "auth-optional", "hostname",    "hostnames",
-        "tag",      "mask-src", "no-dsn", "proxy-v2", "received-auth", "senders",     "filter"};
+        "inet4", "inet6",    "port",      "tls",      "tls-require",   "smtps",    "pki",
+        "ca",    "ciphers",  "protocols", "auth",     "auth-optional", "hostname", "hostnames",
+        "tag",   "mask-src", "no-dsn",    "proxy-v2", "received-auth", "senders",  "filter"};
     while (!at_eol()) {
         const Token kw = cur();
         const std::string& w = kw.text;
@@ -933,7 +954,9 @@ void Parser::listen_statement() {
             const Token at = cur();
             const std::string p = value("a port");
             std::uint16_t port = 0;
-            if (!p.empty() && std::all_of(p.begin(), p.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+            if (!p.empty() && std::all_of(p.begin(), p.end(), [](char c) {
+                    return std::isdigit(static_cast<unsigned char>(c));
+                })) {
                 // mxd extension: port 0 lets the kernel choose (tests read the port back).
                 if (p.size() > 5 || std::stol(p) > 65535) {
                     fail(at, "invalid port: " + p);
@@ -966,7 +989,8 @@ void Parser::listen_statement() {
                 }
                 const auto near = suggest(name, names);
                 fail(at, "undefined pki '" + name + "'",
-                     near.empty() ? "declare it first with `pki " + name + " cert ...` and `pki " + name + " key ...`"
+                     near.empty() ? "declare it first with `pki " + name + " cert ...` and `pki " +
+                                        name + " key ...`"
                                   : "did you mean '" + std::string(near) + "'?");
             }
             if (std::find(l.pki.begin(), l.pki.end(), name) != l.pki.end()) {
@@ -1090,7 +1114,8 @@ std::vector<std::string> Parser::filter_names(std::string_view context) {
         const bool known = std::any_of(m_config.filters.begin(), m_config.filters.end(),
                                        [&](const Filter& f) { return f.name == name; });
         if (!known) {
-            error(at, "undefined filter '" + name + "'", "declare it first with `filter " + name + " ...`");
+            error(at, "undefined filter '" + name + "'",
+                  "declare it first with `filter " + name + " ...`");
         }
     };
     if (cur().kind == TokenKind::lbrace) {
@@ -1177,7 +1202,8 @@ void Parser::action_statement() {
             error(start, "action '" + a.name + "': backup cannot be combined with host or domain");
         }
         if (!a.relay_auth_table.empty() && a.host.empty()) {
-            error(start, "action '" + a.name + "': auth needs host", "relay authentication is done with a smarthost");
+            error(start, "action '" + a.name + "': auth needs host",
+                  "relay authentication is done with a smarthost");
         }
         if (!a.host.empty() && !a.domain_table.empty()) {
             error(start, "action '" + a.name + "': host and domain cannot be combined");
@@ -1186,9 +1212,11 @@ void Parser::action_statement() {
         if (!a.alias_table.empty() && !a.virtual_table.empty()) {
             error(start, "action '" + a.name + "': alias and virtual cannot be combined");
         }
-        if (!a.user.empty() && (a.method == Action::Method::mbox || a.method == Action::Method::forward_only ||
-                                a.method == Action::Method::expand_only)) {
-            error(start, "action '" + a.name + "': user cannot be used with mbox, forward-only or expand-only");
+        if (!a.user.empty() &&
+            (a.method == Action::Method::mbox || a.method == Action::Method::forward_only ||
+             a.method == Action::Method::expand_only)) {
+            error(start, "action '" + a.name +
+                             "': user cannot be used with mbox, forward-only or expand-only");
         }
     }
     m_config.actions.push_back(std::move(a));
@@ -1198,10 +1226,10 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
     const Token kw = cur();
     const std::string& w = kw.text;
     const bool relay = a.method == Action::Method::relay;
-    static const std::vector<std::string_view> k_local = {"alias", "virtual", "userbase", "user",
-                                                          "wrapper", "ttl"};
+    static const std::vector<std::string_view> k_local = {"alias", "virtual", "userbase",
+                                                          "user",  "wrapper", "ttl"};
     static const std::vector<std::string_view> k_relay = {
-        "backup", "helo", "helo-src", "domain", "host",      "tls",  "auth", "mail-from",
+        "backup", "helo", "helo-src", "domain",  "host",      "tls", "auth",   "mail-from",
         "src",    "pki",  "ca",       "ciphers", "protocols", "srs", "filter", "ttl"};
     if (kw.kind != TokenKind::word) {
         unexpected("action", relay ? k_relay : k_local);
@@ -1273,8 +1301,8 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
         } else {
             const Token at = cur();
             a.host = value("a relay URL");
-            static const std::vector<std::string_view> k_schemes = {"smtp", "smtp+tls", "smtp+notls",
-                                                                    "smtps", "lmtp"};
+            static const std::vector<std::string_view> k_schemes = {"smtp", "smtp+tls",
+                                                                    "smtp+notls", "smtps", "lmtp"};
             const auto sep = a.host.find("://");
             if (sep != std::string::npos) {
                 const std::string scheme = a.host.substr(0, sep);
@@ -1296,7 +1324,8 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
         take();
         once(seen, kw, "action");
         a.tls_given = true;
-        a.relay_tls = accept("no-verify") ? Action::RelayTls::no_verify : Action::RelayTls::required;
+        a.relay_tls =
+            accept("no-verify") ? Action::RelayTls::no_verify : Action::RelayTls::required;
     } else if (w == "auth") {
         take();
         once(seen, kw, "action");
@@ -1360,8 +1389,8 @@ void Parser::match_statement() {
     r.where = location(start);
     static const std::vector<std::string_view> k_criteria = {
         "from", "for", "auth", "helo", "mail-from", "rcpt-to", "tag", "tls", "action", "reject"};
-    static const std::set<std::string_view> k_stop = {"from", "for", "auth", "helo", "mail-from",
-                                                      "rcpt-to", "tag", "tls", "action", "reject"};
+    static const std::set<std::string_view> k_stop = {
+        "from", "for", "auth", "helo", "mail-from", "rcpt-to", "tag", "tls", "action", "reject"};
     auto criterion = [&](Criterion& c, const Token& kw, bool negated, Service service,
                          std::string_view what, bool optional_operand) {
         if (c.present) {
@@ -1420,12 +1449,14 @@ void Parser::match_statement() {
             } else if (accept("src")) {
                 r.from = Rule::From::src;
                 r.from_regex = accept("regex");
-                r.from_operand = operand("from src", r.from_regex ? Service::regex : Service::netaddr);
+                r.from_operand =
+                    operand("from src", r.from_regex ? Service::regex : Service::netaddr);
             } else if (accept("rdns")) {
                 r.from = Rule::From::rdns;
                 r.from_regex = accept("regex");
                 if (r.from_regex || operand_follows(k_stop)) {
-                    r.from_operand = operand("from rdns", r.from_regex ? Service::regex : Service::domain);
+                    r.from_operand =
+                        operand("from rdns", r.from_regex ? Service::regex : Service::domain);
                 }
             } else if (accept("auth")) {
                 // parse.y: `from auth` means from any host, with the auth criterion set.
@@ -1437,7 +1468,8 @@ void Parser::match_statement() {
                 r.from_negated = false;
                 criterion(r.mail_from, what, negated, Service::mailaddr, "mail-from", false);
             } else {
-                unexpected("match from", {"any", "local", "socket", "src", "rdns", "auth", "mail-from"});
+                unexpected("match from",
+                           {"any", "local", "socket", "src", "rdns", "auth", "mail-from"});
             }
         } else if (w == "for") {
             take();
@@ -1454,7 +1486,8 @@ void Parser::match_statement() {
             } else if (accept("domain")) {
                 r.for_ = Rule::For::domain;
                 r.for_regex = accept("regex");
-                r.for_operand = operand("for domain", r.for_regex ? Service::regex : Service::domain);
+                r.for_operand =
+                    operand("for domain", r.for_regex ? Service::regex : Service::domain);
             } else if (accept("rcpt-to")) {
                 r.for_ = Rule::For::rcpt_to;
                 r.for_negated = false;
@@ -1491,7 +1524,7 @@ void Parser::match_statement() {
     if (accept("reject")) {
         r.reject = true;
     } else {
-        take();  // action
+        take(); // action
         const Token at = cur();
         r.action = value("an action name");
         if (m_config.find_action(r.action) == nullptr) {
@@ -1559,7 +1592,7 @@ void Parser::queue_statement() {
         unsupported(kw, "queue compression");
     } else if (accept("encryption")) {
         m_config.queue.encryption = true;
-        accept("key");  // 6.0 wrote `queue encryption key KEY`
+        accept("key"); // 6.0 wrote `queue encryption key KEY`
         if (!at_eol()) {
             const Token at = cur();
             m_config.queue.encryption_key = value("an encryption key");
@@ -1759,12 +1792,12 @@ void Parser::filter_statement() {
         f.words = {phase.text, "match"};
         bool decided = false;
         static const std::set<std::string_view> k_decisions = {"reject", "disconnect", "rewrite",
-                                                               "report", "junk", "bypass"};
+                                                               "report", "junk",       "bypass"};
         while (!at_eol()) {
             const Token t = take();
             f.words.push_back(t.kind == TokenKind::string ? quote_always(t.text)
-                              : t.kind == TokenKind::lt    ? "<"
-                                                           : t.text);
+                              : t.kind == TokenKind::lt   ? "<"
+                                                          : t.text);
             if (t.kind == TokenKind::word && k_decisions.count(t.text) != 0) {
                 decided = true;
                 if (t.text != "junk" && t.text != "bypass") {
@@ -1838,8 +1871,8 @@ LoadResult run(detail::Parser& parser) {
     std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
                      [&](const Diagnostic& a, const Diagnostic& b) {
                          const auto key = [&](const Diagnostic& d) {
-                             return std::make_tuple(d.line == 0 ? 1 : 0, file_rank[d.file],
-                                                    d.line, d.column);
+                             return std::make_tuple(d.line == 0 ? 1 : 0, file_rank[d.file], d.line,
+                                                    d.column);
                          };
                          return key(a) < key(b);
                      });

@@ -49,7 +49,8 @@ std::string to_canonical(const Config& config);
 
 // The whole file rewritten in the modern grammar, comments and unchanged lines kept. Fails
 // with Errc::config (message = formatted diagnostics) when the file has errors.
-core::Result<std::string> migrate_file(const std::filesystem::path& path, const LoadOptions& options);
+core::Result<std::string> migrate_file(const std::filesystem::path& path,
+                                       const LoadOptions& options);
 
 // Same as migrate_file, on text.
 core::Result<std::string> migrate_string(std::string_view text, const std::filesystem::path& name,

@@ -30,12 +30,23 @@ struct LegacyEdit {
 
 // The lookup services of table(5), which decide whether a table may be used somewhere.
 enum class Service {
-    alias, domain, credentials, netaddr, userinfo, source, mailaddr, addrname, mailaddrmap,
-    relayhost, relayhost_list, string, regex,
+    alias,
+    domain,
+    credentials,
+    netaddr,
+    userinfo,
+    source,
+    mailaddr,
+    addrname,
+    mailaddrmap,
+    relayhost,
+    relayhost_list,
+    string,
+    regex,
 };
 
 class Parser {
-public:
+  public:
     explicit Parser(const LoadOptions& options);
 
     // Parses one file's text; depth counts include levels (0 for the main file).
@@ -48,7 +59,8 @@ public:
     std::vector<LegacyEdit> m_edits;
 
     // Diagnostics.
-    void report(Severity severity, const Location& where, std::string message, std::string hint = {});
+    void report(Severity severity, const Location& where, std::string message,
+                std::string hint = {});
     [[noreturn]] void fail(const Token& at, std::string message, std::string hint = {});
     void error(const Token& at, std::string message, std::string hint = {});
     void warning(const Token& at, std::string message, std::string hint = {});
@@ -63,7 +75,8 @@ public:
     Token take();
     void expect(std::string_view word, std::string_view context);
     void expect_eol(std::string_view context);
-    [[noreturn]] void unexpected(std::string_view context, const std::vector<std::string_view>& expected);
+    [[noreturn]] void unexpected(std::string_view context,
+                                 const std::vector<std::string_view>& expected);
     std::string value(std::string_view what);
     std::string path_value(std::string_view what);
     long long number(std::string_view what, long long min, long long max);
@@ -72,7 +85,8 @@ public:
     std::string table_name(std::string_view what, Service service);
     TableOperand operand(std::string_view what, Service service);
     bool operand_follows(const std::set<std::string_view>& stop) const;
-    void use_table(const Token& at, const std::string& name, Service service, std::string_view what);
+    void use_table(const Token& at, const std::string& name, Service service,
+                   std::string_view what);
     void once(std::set<std::string>& seen, const Token& at, std::string_view context);
     void unsupported(const Token& at, std::string_view what);
 
@@ -118,10 +132,11 @@ public:
     int m_last_line = 0;
     bool m_in_legacy_statement = false;
     std::string m_legacy_modern;
-    std::map<std::string, std::string> m_legacy_actions;  // action text -> generated name
+    std::map<std::string, std::string> m_legacy_actions; // action text -> generated name
     std::set<std::string> m_builtin_tables_used;
     int m_rule_statements = 0;
-    std::map<std::string, int> m_singletons;  // one-value settings seen, and their line  // match, accept and reject statements, parsed or not
+    std::map<std::string, int> m_singletons; // one-value settings seen, and their line  // match,
+                                             // accept and reject statements, parsed or not
 };
 
 // The candidate closest to a mistyped word ("did you mean"), or empty when none is close.

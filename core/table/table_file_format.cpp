@@ -61,7 +61,8 @@ TableFile parse_table_text(std::string_view text) {
             if (!rest.empty() && rest.front() == '/') {
                 // [2001:db8::]/32: the prefix length belongs to the key.
                 const auto end = rest.find_first_of(" \t:");
-                key = line.substr(0, close + 1 + (end == std::string_view::npos ? rest.size() : end));
+                key =
+                    line.substr(0, close + 1 + (end == std::string_view::npos ? rest.size() : end));
                 rest = line.substr(key.size());
             }
         } else {
@@ -82,12 +83,12 @@ TableFile parse_table_text(std::string_view text) {
             kind_known = true;
         }
         if (table.kind == FileKind::mapping && value.empty()) {
-            table.errors.push_back({line_number, "invalid map entry: '" + std::string(key) +
-                                                     "' has no value"});
+            table.errors.push_back(
+                {line_number, "invalid map entry: '" + std::string(key) + "' has no value"});
             continue;
         }
-        FileEntry entry{to_lower(key), table.kind == FileKind::list ? std::string{} : unquote(value),
-                        line_number};
+        FileEntry entry{to_lower(key),
+                        table.kind == FileKind::list ? std::string{} : unquote(value), line_number};
         if (forced_list) {
             // Under `# @list` a line is one key even with blanks or colons in it.
             entry.key = to_lower(line);

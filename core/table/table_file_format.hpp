@@ -33,7 +33,7 @@ struct FileError {
 struct TableFile {
     FileKind kind = FileKind::list;
     std::vector<FileEntry> entries;
-    std::vector<FileError> errors;  // the file is unusable when this is not empty
+    std::vector<FileError> errors; // the file is unusable when this is not empty
 };
 
 // Parses the text of a table file. Never fails as a whole: problems are in `errors`, and a

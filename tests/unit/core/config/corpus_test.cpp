@@ -55,11 +55,11 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 
 struct Expected {
     Severity severity = Severity::error;
-    std::string file;  // empty: the .conf itself
+    std::string file; // empty: the .conf itself
     int line = 0;
     int column = 0;
     std::string substring;
-    std::string text;  // the expect line, for messages
+    std::string text; // the expect line, for messages
 };
 
 struct Case {
@@ -143,7 +143,8 @@ TEST_P(ConfigCorpus, ProducesExpectedDiagnostics) {
     }
     for (std::size_t i = 0; i < result.diagnostics.size(); ++i) {
         if (!used[i] && result.diagnostics[i].severity != Severity::note) {
-            ADD_FAILURE() << "unexpected diagnostic:\n" << format_diagnostics({result.diagnostics[i]});
+            ADD_FAILURE() << "unexpected diagnostic:\n"
+                          << format_diagnostics({result.diagnostics[i]});
         }
     }
     EXPECT_EQ(result.ok(), result.config.has_value());

@@ -48,13 +48,14 @@ TEST(ConfigParser, ParsesDaemonTestConfiguration) {
 }
 
 TEST(ConfigParser, ListenerOptions) {
-    const auto r = load("pki mx cert \"/c.pem\"\npki mx key \"/k.pem\"\n"
-                        "table creds { alice = \"$2b$x\" }\n"
-                        "listen on ::1 inet6 port submission tls-require verify pki mx "
-                        "auth <creds> hostname mx.example.org tag SUB mask-src no-dsn received-auth\n"
-                        "listen on lo smtps pki mx\n"
-                        "listen on socket tag LOCAL\n"
-                        "action a mbox\nmatch for local action a\n");
+    const auto r =
+        load("pki mx cert \"/c.pem\"\npki mx key \"/k.pem\"\n"
+             "table creds { alice = \"$2b$x\" }\n"
+             "listen on ::1 inet6 port submission tls-require verify pki mx "
+             "auth <creds> hostname mx.example.org tag SUB mask-src no-dsn received-auth\n"
+             "listen on lo smtps pki mx\n"
+             "listen on socket tag LOCAL\n"
+             "action a mbox\nmatch for local action a\n");
     ASSERT_TRUE(r.ok()) << errors_of(r);
     const auto& l = r.config->listeners;
     ASSERT_EQ(l.size(), 3u);
@@ -111,17 +112,19 @@ TEST(ConfigParser, ReportsEveryErrorWithPositionAndSuggestion) {
     EXPECT_NE(errors[2]->message.find("undefined action 'nope'"), std::string::npos);
     const auto text = format_diagnostics(r.diagnostics);
     EXPECT_NE(text.find("test.conf:2:14: error: "), std::string::npos) << text;
-    EXPECT_NE(text.find("    action \"out\" relya\n                 ^\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("    action \"out\" relya\n                 ^\n"), std::string::npos)
+        << text;
 }
 
 TEST(ConfigParser, InlineTablesAndMatchCriteria) {
-    const auto r = load("table doms { example.org, example.net }\n"
-                        "table map { a = b, \"c\" => d }\n"
-                        "action \"v\" maildir \"~/Maildir\" junk virtual <map> ttl 2d\n"
-                        "action \"r\" relay host smtp+tls://mx.example.org:587 mail-from \"@example.org\"\n"
-                        "match from any for domain <doms> !tag regex \"^X\" action \"v\"\n"
-                        "match from src { 10.0.0.0/8, 192.168.0.0/16 } for any tls action \"r\"\n"
-                        "match auth from any for rcpt-to <doms> reject\n");
+    const auto r =
+        load("table doms { example.org, example.net }\n"
+             "table map { a = b, \"c\" => d }\n"
+             "action \"v\" maildir \"~/Maildir\" junk virtual <map> ttl 2d\n"
+             "action \"r\" relay host smtp+tls://mx.example.org:587 mail-from \"@example.org\"\n"
+             "match from any for domain <doms> !tag regex \"^X\" action \"v\"\n"
+             "match from src { 10.0.0.0/8, 192.168.0.0/16 } for any tls action \"r\"\n"
+             "match auth from any for rcpt-to <doms> reject\n");
     ASSERT_TRUE(r.ok()) << errors_of(r);
     const Config& c = *r.config;
     ASSERT_EQ(c.actions.size(), 2u);
@@ -140,8 +143,9 @@ TEST(ConfigParser, InlineTablesAndMatchCriteria) {
 }
 
 TEST(ConfigParser, SizesAndDurations) {
-    const auto r = load("smtp max-message-size 50M\nsmtp limit max-mails 10 max-rcpt 20\n"
-                        "queue ttl 3d\nbounce warn-interval 1h, 6h\naction a mbox\nmatch action a\n");
+    const auto r =
+        load("smtp max-message-size 50M\nsmtp limit max-mails 10 max-rcpt 20\n"
+             "queue ttl 3d\nbounce warn-interval 1h, 6h\naction a mbox\nmatch action a\n");
     ASSERT_TRUE(r.ok()) << errors_of(r);
     EXPECT_EQ(r.config->smtp.max_message_size, 50LL * 1024 * 1024);
     EXPECT_EQ(r.config->smtp.max_mails, 10);
@@ -196,7 +200,8 @@ TEST(ConfigParser, LegacyRulesAreTranslatedWithWarnings) {
     EXPECT_EQ(c.actions[1].mail_from, "@foo.bar");
     ASSERT_EQ(c.rules.size(), 2u);
     EXPECT_EQ(c.rules[1].for_, Rule::For::any);
-    EXPECT_NE(r.diagnostics[0].hint.find("match from local for local action \"local\""), std::string::npos)
+    EXPECT_NE(r.diagnostics[0].hint.find("match from local for local action \"local\""),
+              std::string::npos)
         << r.diagnostics[0].hint;
 }
 
@@ -209,10 +214,13 @@ TEST(ConfigParser, MigrateKeepsCommentsAndPassesWithoutWarnings) {
     auto migrated = migrate_string(with_table, "test.conf", LoadOptions{{}, CheckFiles::no});
     ASSERT_TRUE(migrated) << migrated.error().message;
     EXPECT_NE(migrated->find("# local mail\n"), std::string::npos) << *migrated;
-    EXPECT_NE(migrated->find("listen on localhost   # loopback only\n"), std::string::npos) << *migrated;
-    EXPECT_NE(migrated->find("match from local for local action \"local\"  # users"), std::string::npos)
+    EXPECT_NE(migrated->find("listen on localhost   # loopback only\n"), std::string::npos)
         << *migrated;
-    EXPECT_NE(migrated->find("action \"lists\" expand-only virtual <lists>"), std::string::npos) << *migrated;
+    EXPECT_NE(migrated->find("match from local for local action \"local\"  # users"),
+              std::string::npos)
+        << *migrated;
+    EXPECT_NE(migrated->find("action \"lists\" expand-only virtual <lists>"), std::string::npos)
+        << *migrated;
     const auto r = load(*migrated);
     EXPECT_TRUE(r.ok()) << errors_of(r);
     EXPECT_FALSE(r.has_warnings()) << errors_of(r) << *migrated;

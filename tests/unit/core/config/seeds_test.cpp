@@ -41,7 +41,8 @@ accept for any relay via "smtp://smtp.foo.bar" as "@foo.bar"
 
 )";
 
-constexpr std::string_view k_nine_lines = R"(pki mx.domain.tld certificate  "/etc/smtpd/tls/smtpd.crt"
+constexpr std::string_view k_nine_lines =
+    R"(pki mx.domain.tld certificate  "/etc/smtpd/tls/smtpd.crt"
 pki mx.domain.tld key          "/etc/smtpd/tls/smtpd.key"
 
 table creds                    "/etc/smtpd/creds"
@@ -56,7 +57,8 @@ accept for any relay
 
 )";
 
-constexpr std::string_view k_sympa_domain_aliases = R"(sympa@mail.example.org             "| $LIBEXECDIR/queue sympa@mail.example.org"
+constexpr std::string_view k_sympa_domain_aliases =
+    R"(sympa@mail.example.org             "| $LIBEXECDIR/queue sympa@mail.example.org"
 listmaster@mail.example.org        "| $LIBEXECDIR/queue listmaster@mail.example.org"
 bounce@mail.example.org            "| $LIBEXECDIR/bouncequeue sympa@mail.example.org"
 abuse-feedback-report@mail.example.org "| $LIBEXECDIR/bouncequeue sympa@mail.example.org"
@@ -82,14 +84,18 @@ contact@businessname.com          info@businessname.com
 )";
 
 constexpr std::string_view k_creds =
-    "roger                              $2b$08$ANGFKBL.BnDLL0bUp0Rb0.xLLQDvEvHtbqfwf4MvL6XJYvAWBLi6e\n"
-    "shirley                            $2b$08$7Z3.kYGyHBfTT/1KLY.dHOqPQ9Oh6gCN7pFJzIAvbhCW6Ir1bdyw6\n";
+    "roger                              "
+    "$2b$08$ANGFKBL.BnDLL0bUp0Rb0.xLLQDvEvHtbqfwf4MvL6XJYvAWBLi6e\n"
+    "shirley                            "
+    "$2b$08$7Z3.kYGyHBfTT/1KLY.dHOqPQ9Oh6gCN7pFJzIAvbhCW6Ir1bdyw6\n";
 
 bool make_certificate(const std::filesystem::path& dir) {
     // As the wiki does it, with a smaller key so that the unit suite stays fast.
-    const std::string command = "openssl req -new -x509 -nodes -newkey rsa:2048 -subj /CN=mx.domain.tld"
-                                " -keyout '" + (dir / "smtpd.key").string() + "' -out '" +
-                                (dir / "smtpd.crt").string() + "' -days 1095 >/dev/null 2>&1";
+    const std::string command =
+        "openssl req -new -x509 -nodes -newkey rsa:2048 -subj /CN=mx.domain.tld"
+        " -keyout '" +
+        (dir / "smtpd.key").string() + "' -out '" + (dir / "smtpd.crt").string() +
+        "' -days 1095 >/dev/null 2>&1";
     return std::system(command.c_str()) == 0;
 }
 
@@ -102,7 +108,8 @@ void expect_seed_passes(const TempDir& dir, const std::filesystem::path& path) {
     EXPECT_TRUE(result.has_warnings());
     for (const auto& d : result.diagnostics) {
         EXPECT_EQ(d.severity, Severity::warning) << format_diagnostics({d});
-        EXPECT_NE(d.message.find("old smtpd.conf grammar"), std::string::npos) << format_diagnostics({d});
+        EXPECT_NE(d.message.find("old smtpd.conf grammar"), std::string::npos)
+            << format_diagnostics({d});
     }
     auto migrated = migrate_file(path, options);
     ASSERT_TRUE(migrated) << migrated.error().message;
@@ -206,7 +213,8 @@ TEST(ConfigSeeds, WikiNineLinesWithMismatchedKeyFails) {
     const auto path = dir.write("smtpd.conf", text);
     const auto result = load_file(path, {});
     ASSERT_FALSE(result.ok());
-    EXPECT_NE(format_diagnostics(result.diagnostics).find("does not match certificate"), std::string::npos)
+    EXPECT_NE(format_diagnostics(result.diagnostics).find("does not match certificate"),
+              std::string::npos)
         << format_diagnostics(result.diagnostics);
     // --skip-files: the same file passes on a machine without the certificates.
     EXPECT_TRUE(load_file(path, LoadOptions{{}, CheckFiles::no}).ok());

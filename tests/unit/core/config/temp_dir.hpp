@@ -11,9 +11,10 @@ namespace core::config::testing {
 
 // A fresh directory under $TMPDIR, removed with everything in it at the end of the test.
 class TempDir {
-public:
+  public:
     TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "mxd-config-XXXXXX").string();
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "mxd-config-XXXXXX").string();
         if (mkdtemp(pattern.data()) != nullptr) {
             m_path = pattern;
         }
@@ -36,7 +37,7 @@ public:
         return full;
     }
 
-private:
+  private:
     std::filesystem::path m_path;
 };
 
