@@ -2,6 +2,7 @@
 #include "core/config/config.hpp"
 
 #include "core/config/parser.hpp"
+#include "core/config/parser_impl.hpp"
 
 namespace core::config {
 
@@ -92,6 +93,8 @@ Config builtin_default(const core::paths::Defaults& defaults) {
     aliases.name = "aliases";
     aliases.backend = Table::Backend::builtin;
     aliases.backend_name = "file";
+    aliases.source = detail::system_aliases_path();
+    aliases.kind = Table::Kind::mapping;
     config.tables.push_back(aliases);
 
     Action local;

@@ -147,7 +147,9 @@ struct Criterion {
     TableOperand operand; // empty for criteria without argument (`tls`, `auth`)
 };
 
-// `match [criteria] action NAME` or `match [criteria] reject`. First match wins.
+// `match [criteria] action NAME` or `match [criteria] reject`. First match wins. As in parse.y,
+// `from auth` and `from mail-from` mean any host with the auth / mail_from criterion set, and
+// `for rcpt-to` any domain with the rcpt_to criterion set.
 struct Rule {
     enum class From { local, any, socket, src, rdns, auth, mail_from };
     enum class For { local, any, domain, rcpt_to };
@@ -244,7 +246,7 @@ struct Config {
     std::map<std::string, std::string> macros;
     std::vector<Pki> pkis;
     std::vector<Ca> cas;
-    std::vector<Table> tables;
+    std::vector<Table> tables;  // built-in tables (Backend::builtin) appear once referenced
     std::vector<Action> actions;
     std::vector<Rule> rules;
     SmtpOptions smtp;

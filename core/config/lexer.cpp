@@ -90,7 +90,7 @@ std::vector<Token> Lexer::next_statement(std::vector<LexError>& errors) {
     for (;;) {
         Token token;
         bool newline = false;
-        if (!read_token(token, errors, depth, newline)) {
+        if (!read_token(token, errors, newline)) {
             break;
         }
         if (newline) {
@@ -113,8 +113,7 @@ std::vector<Token> Lexer::next_statement(std::vector<LexError>& errors) {
     return tokens;
 }
 
-bool Lexer::read_token(Token& token, std::vector<LexError>& errors, int& depth, bool& newline) {
-    static_cast<void>(depth);
+bool Lexer::read_token(Token& token, std::vector<LexError>& errors, bool& newline) {
     for (;;) {
         int c = peek();
         if (c == ' ' || c == '\t' || c == '\r') {
@@ -253,7 +252,7 @@ bool Lexer::read_token(Token& token, std::vector<LexError>& errors, int& depth, 
         m_pending_pos = 0;
         m_pending_line = token.line;
         m_pending_column = token.column;
-        return read_token(token, errors, depth, newline);
+        return read_token(token, errors, newline);
     }
     default:
         break;

@@ -50,7 +50,7 @@ class Lexer {
   private:
     int peek(std::size_t ahead = 0) const;
     int get();
-    bool read_token(Token& token, std::vector<LexError>& errors, int& depth, bool& newline);
+    bool read_token(Token& token, std::vector<LexError>& errors, bool& newline);
 
     std::string_view m_text;
     std::size_t m_pos = 0;

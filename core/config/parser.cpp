@@ -786,7 +786,6 @@ void Parser::table_statement() {
                 error(source_at, "cannot read table file: " + parsed.error().message);
             } else {
                 for (const auto& e : parsed->errors) {
-                    std::vector<std::string> lines;
                     std::string text;
                     std::string why;
                     if (m_lines.count(path) == 0 && read_text(path, text, why)) {
@@ -807,7 +806,6 @@ void Parser::table_statement() {
 
 void Parser::pki_statement() {
     const Token start = take();
-    const Token name_at = cur();
     const std::string name = value("a pki name");
     Pki* pki = nullptr;
     for (auto& p : m_config.pkis) {
@@ -849,7 +847,6 @@ void Parser::pki_statement() {
         pki->dhe = dhe;
         expect_eol("pki");
     } else {
-        static_cast<void>(name_at);
         unexpected("pki", {"cert", "key", "dhe"});
     }
 }
@@ -1544,13 +1541,11 @@ void Parser::match_statement() {
 
 void Parser::smtp_statement() {
     take();
-    const Token kw = cur();
     if (accept("limit")) {
         if (at_eol()) {
             fail(cur(), "smtp limit needs max-mails or max-rcpt");
         }
         while (!at_eol()) {
-            const Token key = cur();
             if (accept("max-mails")) {
                 m_config.smtp.max_mails = number("max-mails", 1, 1000000000);
             } else if (accept("max-rcpt")) {
@@ -1558,7 +1553,6 @@ void Parser::smtp_statement() {
             } else {
                 unexpected("smtp limit", {"max-mails", "max-rcpt"});
             }
-            static_cast<void>(key);
         }
     } else if (accept("max-message-size")) {
         m_config.smtp.max_message_size = size("max-message-size");
@@ -1575,7 +1569,6 @@ void Parser::smtp_statement() {
         m_config.smtp.ciphers = value("a cipher list");
         expect_eol("smtp ciphers");
     } else {
-        static_cast<void>(kw);
         unexpected("smtp", {"limit", "max-message-size", "sub-addr-delim", "ciphers"});
     }
 }
