@@ -174,12 +174,15 @@ TEST_P(ConfigCorpus, ProducesExpectedDiagnostics) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Data, ConfigCorpus, ::testing::ValuesIn(case_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                             std::string name = info.param;
-                             std::replace(name.begin(), name.end(), '-', '_');
-                             return name;
-                         });
+// gtest names may not contain '-'. (A named function: the macro's own lambda parameter is
+// called `info`, which a lambda here would shadow.)
+std::string case_test_name(const ::testing::TestParamInfo<std::string>& param) {
+    std::string name = param.param;
+    std::replace(name.begin(), name.end(), '-', '_');
+    return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Data, ConfigCorpus, ::testing::ValuesIn(case_names()), case_test_name);
 
 TEST(ConfigCorpusSize, HasAtLeastSixtyCasesEachWithExpectations) {
     const auto names = case_names();
