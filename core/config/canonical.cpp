@@ -5,6 +5,7 @@
 #include "core/config/lexer.hpp"
 #include "core/config/parser.hpp"
 
+#include <cctype>
 #include <sstream>
 
 namespace core::config {
@@ -22,7 +23,10 @@ std::string quote_always(std::string_view value) {
 }
 
 std::string quote(std::string_view value) {
-    if (value.empty() || is_keyword(value) || value.front() == '$') {
+    // parse.y only starts an unquoted word with a letter, a digit, ':' or '_'; quoting the rest
+    // keeps the canonical form readable by OpenSMTPD too.
+    const auto first = static_cast<unsigned char>(value.empty() ? ' ' : value.front());
+    if (value.empty() || is_keyword(value) || !(std::isalnum(first) || first == ':' || first == '_')) {
         return quote_always(value);
     }
     for (char c : value) {
