@@ -13,7 +13,7 @@ namespace core::config {
 std::string quote_always(std::string_view value) {
     std::string out = "\"";
     for (char c : value) {
-        if (c == '"' || c == '\\') {
+        if (c == '"') {
             out += '\\';
         }
         out += c;
@@ -26,7 +26,8 @@ std::string quote(std::string_view value) {
     // parse.y only starts an unquoted word with a letter, a digit, ':' or '_'; quoting the rest
     // keeps the canonical form readable by OpenSMTPD too.
     const auto first = static_cast<unsigned char>(value.empty() ? ' ' : value.front());
-    if (value.empty() || is_keyword(value) || !(std::isalnum(first) || first == ':' || first == '_')) {
+    if (value.empty() || is_keyword(value) ||
+        !(std::isalnum(first) || first == ':' || first == '_')) {
         return quote_always(value);
     }
     for (char c : value) {

@@ -12,7 +12,7 @@ namespace core::config {
 
 // A value as a config token: bare when it is a plain word, else double-quoted.
 std::string quote(std::string_view value);
-// A value always double-quoted, with `"` and `\` escaped.
+// A value always double-quoted, with `"` escaped (parse.y keeps other backslashes as they are).
 std::string quote_always(std::string_view value);
 // Seconds as the largest exact unit: "4d", "90m", "45s".
 std::string format_duration(long long seconds);

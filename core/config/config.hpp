@@ -246,7 +246,7 @@ struct Config {
     std::map<std::string, std::string> macros;
     std::vector<Pki> pkis;
     std::vector<Ca> cas;
-    std::vector<Table> tables;  // built-in tables (Backend::builtin) appear once referenced
+    std::vector<Table> tables; // built-in tables (Backend::builtin) appear once referenced
     std::vector<Action> actions;
     std::vector<Rule> rules;
     SmtpOptions smtp;

@@ -194,6 +194,8 @@ bool Lexer::read_token(Token& token, std::vector<LexError>& errors, bool& newlin
         token.kind = TokenKind::string;
         for (;;) {
             int d = get();
+            // Deliberate deviation: parse.y lets a quoted string run over a newline (dropping
+            // it), so a missing quote swallows the rest of the file; mxd reports the quote.
             if (d == k_eof || d == '\n') {
                 errors.push_back({token.line, token.column, "unterminated quoted string"});
                 if (d == '\n') {
@@ -208,8 +210,10 @@ bool Lexer::read_token(Token& token, std::vector<LexError>& errors, bool& newlin
                 break;
             }
             if (d == '\\') {
+                // parse.y escapes only the quote, a blank and the newline; any other backslash,
+                // a doubled one included, stays in the string (regexes rely on it).
                 const int e = peek();
-                if (e == quote || e == '\\') {
+                if (e == quote || e == ' ' || e == '\t') {
                     token.text += static_cast<char>(get());
                     continue;
                 }

@@ -226,5 +226,21 @@ TEST(ConfigParser, MigrateKeepsCommentsAndPassesWithoutWarnings) {
     EXPECT_FALSE(r.has_warnings()) << errors_of(r) << *migrated;
 }
 
+TEST(ConfigParser, QuotedStringsEscapeOnlyQuoteAndBlanks) {
+    // As parse.y: \" is a quote, "\ " a blank; other backslashes are kept, doubled ones too.
+    const auto r = load("table t { \"a\\\"b\", \"c\\\\.d\", \"e\\.f\" }\n"
+                        "action \"local\" mbox\nmatch for local action \"local\"\n");
+    ASSERT_TRUE(r.ok()) << errors_of(r);
+    const auto* t = r.config->find_table("t");
+    ASSERT_NE(t, nullptr);
+    ASSERT_EQ(t->entries.size(), 3u);
+    EXPECT_EQ(t->entries[0].first, "a\"b");
+    EXPECT_EQ(t->entries[1].first, "c\\\\.d");
+    EXPECT_EQ(t->entries[2].first, "e\\.f");
+    const auto again = load(to_canonical(*r.config));
+    ASSERT_TRUE(again.ok()) << errors_of(again);
+    EXPECT_EQ(again.config->find_table("t")->entries, t->entries);
+}
+
 } // namespace
 } // namespace core::config
