@@ -183,6 +183,11 @@ int fail_with(const std::string& what, const std::string& why, int status) {
 } // namespace
 
 int run_mxctl(const std::vector<std::string>& raw_args) {
+    // Hidden generators, for the committed man page region and completions.
+    if (!raw_args.empty() && raw_args[0] == "__man-synopsis") {
+        std::cout << man_command_list();
+        return k_exit_ok;
+    }
     std::vector<std::string> args = raw_args;
     if (const auto error = expand_abbreviations(args); !error.empty()) {
         return fail_with(error, "", k_exit_usage);

@@ -11,6 +11,9 @@ namespace mxctl {
 // Results go to stdout; errors to stderr as one line, `mxctl: what failed: why`.
 int run_mxctl(const std::vector<std::string>& args);
 
+// The COMMANDS list of mxctl(8) in mdoc, from the command table (`mxctl __man-synopsis`).
+std::string man_command_list();
+
 // The multicall entry: picks the personality from argv[0] (mxctl, sendmail, mailq, ...).
 int main_multicall(int argc, char** argv);
 
