@@ -95,6 +95,7 @@ Config builtin_default(const core::paths::Defaults& defaults) {
     aliases.backend_name = "file";
     aliases.source = detail::system_aliases_path();
     aliases.kind = Table::Kind::mapping;
+    aliases.uses = {core::table::Service::alias};
     config.tables.push_back(aliases);
 
     Action local;

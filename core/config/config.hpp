@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: ISC
 #pragma once
 
+#include "core/table/service.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -97,6 +99,7 @@ struct Table {
     std::filesystem::path source; // file, db or proc configuration path
     Kind kind = Kind::unknown;    // known for inline tables, and file tables once read
     std::vector<std::pair<std::string, std::string>> entries; // inline; value empty in lists
+    std::vector<core::table::Service> uses; // the services the configuration asks of it
     Location where;
 };
 

@@ -47,27 +47,6 @@ std::vector<std::string> split_lines(std::string_view text) {
     return lines;
 }
 
-bool needs_mapping(Service service) {
-    switch (service) {
-    case Service::alias:
-    case Service::credentials:
-    case Service::userinfo:
-    case Service::addrname:
-    case Service::mailaddrmap:
-    case Service::relayhost:
-        return true;
-    case Service::domain:
-    case Service::netaddr:
-    case Service::source:
-    case Service::mailaddr:
-    case Service::relayhost_list:
-    case Service::string:
-    case Service::regex:
-        return false;
-    }
-    return false;
-}
-
 bool read_text(const fs::path& path, std::string& text, std::string& error) {
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
@@ -423,6 +402,12 @@ void Parser::use_table(const Token& at, const std::string& name, Service service
         fail(at, "undefined table <" + name + ">",
              near.empty() ? "declare it first with `table " + name + " ...`"
                           : "did you mean <" + std::string(near) + ">?");
+    }
+    // Remembered for `mxctl show tables`.
+    for (auto& t : m_config.tables) {
+        if (t.name == name && std::find(t.uses.begin(), t.uses.end(), service) == t.uses.end()) {
+            t.uses.push_back(service);
+        }
     }
     if (table->backend == Table::Backend::builtin) {
         if (name == "getpwnam" && service != Service::userinfo) {

@@ -5,6 +5,7 @@
 #include "core/config/diagnostic.hpp"
 #include "core/config/lexer.hpp"
 #include "core/config/parser.hpp"
+#include "core/table/service.hpp"
 
 #include <filesystem>
 #include <map>
@@ -29,21 +30,8 @@ struct LegacyEdit {
 };
 
 // The lookup services of table(5), which decide whether a table may be used somewhere.
-enum class Service {
-    alias,
-    domain,
-    credentials,
-    netaddr,
-    userinfo,
-    source,
-    mailaddr,
-    addrname,
-    mailaddrmap,
-    relayhost,
-    relayhost_list,
-    string,
-    regex,
-};
+using core::table::needs_mapping;
+using core::table::Service;
 
 class Parser {
   public:

@@ -26,73 +26,80 @@ std::string unquote(std::string_view value) {
 
 } // namespace
 
+TableLineParser::Outcome TableLineParser::feed(std::string_view raw, int line_number) {
+    const auto line = trim(raw);
+    if (line.empty()) {
+        return {};
+    }
+    if (line.front() == '#') {
+        // `# @list` before the first entry forces a list, as in table.5.
+        if (!m_kind_known && trim(line.substr(1)) == "@list") {
+            m_kind = FileKind::list;
+            m_kind_known = true;
+            m_forced_list = true;
+        }
+        return {};
+    }
+    std::string_view key;
+    std::string_view rest;
+    if (line.front() == '[') {
+        // IPv6 keys are bracketed so that their colons are not taken as the separator.
+        const auto close = line.find(']');
+        if (close == std::string_view::npos) {
+            return {std::nullopt, FileError{line_number, "unterminated '[' in key"}};
+        }
+        key = line.substr(0, close + 1);
+        rest = line.substr(close + 1);
+        if (!rest.empty() && rest.front() == '/') {
+            // [2001:db8::]/32: the prefix length belongs to the key.
+            const auto end = rest.find_first_of(" \t:");
+            key = line.substr(0, close + 1 + (end == std::string_view::npos ? rest.size() : end));
+            rest = line.substr(key.size());
+        }
+    } else {
+        const auto sep = line.find_first_of(" \t:");
+        key = line.substr(0, sep == std::string_view::npos ? line.size() : sep);
+        rest = sep == std::string_view::npos ? std::string_view{} : line.substr(sep);
+    }
+    if (!rest.empty() && (rest.front() == ':' || rest.front() == ' ' || rest.front() == '\t')) {
+        rest = rest.substr(1);
+    }
+    const auto value = trim(rest);
+    if (key.size() > k_key_max) {
+        return {std::nullopt, FileError{line_number, "key longer than 1023 bytes"}};
+    }
+    if (!m_kind_known) {
+        m_kind = value.empty() ? FileKind::list : FileKind::mapping;
+        m_kind_known = true;
+    }
+    if (m_kind == FileKind::mapping && value.empty()) {
+        return {std::nullopt,
+                FileError{line_number, "invalid map entry: '" + std::string(key) + "' has no value"}};
+    }
+    FileEntry entry{to_lower(key), m_kind == FileKind::list ? std::string{} : unquote(value),
+                    line_number};
+    if (m_forced_list) {
+        // Under `# @list` a line is one key even with blanks or colons in it.
+        entry.key = to_lower(line);
+    }
+    return {std::move(entry), std::nullopt};
+}
+
 TableFile parse_table_text(std::string_view text) {
     TableFile table;
-    bool kind_known = false;
-    bool forced_list = false;
+    TableLineParser parser;
     std::map<std::string, std::size_t> index;
     int line_number = 0;
     for (auto raw : split(text, '\n')) {
-        ++line_number;
-        const auto line = trim(raw);
-        if (line.empty()) {
+        auto outcome = parser.feed(raw, ++line_number);
+        if (outcome.error) {
+            table.errors.push_back(std::move(*outcome.error));
             continue;
         }
-        if (line.front() == '#') {
-            // `# @list` before the first entry forces a list, as in table.5.
-            if (!kind_known && trim(line.substr(1)) == "@list") {
-                table.kind = FileKind::list;
-                kind_known = true;
-                forced_list = true;
-            }
+        if (!outcome.entry) {
             continue;
         }
-        std::string_view key;
-        std::string_view rest;
-        if (line.front() == '[') {
-            // IPv6 keys are bracketed so that their colons are not taken as the separator.
-            const auto close = line.find(']');
-            if (close == std::string_view::npos) {
-                table.errors.push_back({line_number, "unterminated '[' in key"});
-                continue;
-            }
-            key = line.substr(0, close + 1);
-            rest = line.substr(close + 1);
-            if (!rest.empty() && rest.front() == '/') {
-                // [2001:db8::]/32: the prefix length belongs to the key.
-                const auto end = rest.find_first_of(" \t:");
-                key =
-                    line.substr(0, close + 1 + (end == std::string_view::npos ? rest.size() : end));
-                rest = line.substr(key.size());
-            }
-        } else {
-            const auto sep = line.find_first_of(" \t:");
-            key = line.substr(0, sep == std::string_view::npos ? line.size() : sep);
-            rest = sep == std::string_view::npos ? std::string_view{} : line.substr(sep);
-        }
-        if (!rest.empty() && (rest.front() == ':' || rest.front() == ' ' || rest.front() == '\t')) {
-            rest = rest.substr(1);
-        }
-        const auto value = trim(rest);
-        if (key.size() > k_key_max) {
-            table.errors.push_back({line_number, "key longer than 1023 bytes"});
-            continue;
-        }
-        if (!kind_known) {
-            table.kind = value.empty() ? FileKind::list : FileKind::mapping;
-            kind_known = true;
-        }
-        if (table.kind == FileKind::mapping && value.empty()) {
-            table.errors.push_back(
-                {line_number, "invalid map entry: '" + std::string(key) + "' has no value"});
-            continue;
-        }
-        FileEntry entry{to_lower(key),
-                        table.kind == FileKind::list ? std::string{} : unquote(value), line_number};
-        if (forced_list) {
-            // Under `# @list` a line is one key even with blanks or colons in it.
-            entry.key = to_lower(line);
-        }
+        auto& entry = *outcome.entry;
         const auto it = index.find(entry.key);
         if (it != index.end()) {
             table.entries[it->second] = std::move(entry);
@@ -101,6 +108,7 @@ TableFile parse_table_text(std::string_view text) {
             table.entries.push_back(std::move(entry));
         }
     }
+    table.kind = parser.kind();
     return table;
 }
 

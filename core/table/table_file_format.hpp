@@ -4,6 +4,7 @@
 #include "core/util/result.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +35,28 @@ struct TableFile {
     FileKind kind = FileKind::list;
     std::vector<FileEntry> entries;
     std::vector<FileError> errors; // the file is unusable when this is not empty
+};
+
+// Parses a table file one line at a time, keeping the list-or-mapping state between lines, so
+// that makemap can stream files of any size.
+class TableLineParser {
+public:
+    // What one line gave: an entry, an error, or nothing (blank or comment line).
+    struct Outcome {
+        std::optional<FileEntry> entry;
+        std::optional<FileError> error;
+    };
+
+    // Parses one line (without its newline); line_number is used in the entry or error.
+    Outcome feed(std::string_view raw_line, int line_number);
+
+    // List or mapping, as detected so far (list until the first entry says otherwise).
+    FileKind kind() const { return m_kind; }
+
+private:
+    FileKind m_kind = FileKind::list;
+    bool m_kind_known = false;
+    bool m_forced_list = false;
 };
 
 // Parses the text of a table file. Never fails as a whole: problems are in `errors`, and a
