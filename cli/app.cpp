@@ -246,12 +246,14 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
             return fail_with(connect_error.message, "", k_exit_protocol);
         }
     }
+    std::size_t items = 0;
     auto reply = client->call(core::protocol::wire_name(command), request_args, [&](const nlohmann::json& item) {
         if (output == Output::json) {
             render_json(item, std::cout);
         } else {
-            render_text(command, item, std::cout);
+            render_item_text(command, item, items, std::cout);
         }
+        ++items;
     });
     if (!reply) {
         return fail_with(what, reply.error().message, exit_status_for(reply.error().code));
@@ -259,22 +261,32 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
     if (!reply->ok) {
         return fail_with(what, reply->error.message, exit_status_for(reply->error.code));
     }
-    if (output == Output::json) {
-        render_json(reply->body, std::cout);
-    } else {
-        render_text(command, reply->body, std::cout);
+    // A stream's items were its output; its final reply only closes it.
+    if (command.reply == core::protocol::Reply::single) {
+        if (output == Output::json) {
+            render_json(reply->body, std::cout);
+        } else {
+            render_text(command, reply->body, std::cout);
+        }
+    }
+    // Like `postmap -q`: a key that is not there is exit status 1, with nothing printed.
+    if (command.id == core::protocol::CommandId::table_lookup && !reply->body.value("found", false)) {
+        return 1;
     }
     return k_exit_ok;
 }
 
 int main_multicall(int argc, char** argv) {
     const std::string name = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "mxctl";
-    if (name == "sendmail" || name == "send-mail" || name == "mailq" || name == "newaliases" ||
-        name == "makemap") {
+    if (name == "sendmail" || name == "send-mail" || name == "mailq") {
         std::cerr << name << ": not supported by mxd yet\n";
         return k_exit_unavailable;
     }
     std::vector<std::string> args;
+    // makemap and newaliases are mxctl's commands of the same name.
+    if (name == "makemap" || name == "newaliases") {
+        args.push_back(name);
+    }
     for (int i = 1; i < argc; ++i) {
         args.emplace_back(argv[i]);
     }

@@ -15,6 +15,13 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
         return run_check_config(args, output);
     case core::protocol::CommandId::config_migrate:
         return run_config_migrate(args);
+    case core::protocol::CommandId::makemap:
+        return run_makemap(args);
+    case core::protocol::CommandId::newaliases:
+        return run_newaliases(args);
+    case core::protocol::CommandId::show_tables:
+    case core::protocol::CommandId::table_lookup:
+    case core::protocol::CommandId::update_table:
     case core::protocol::CommandId::show_status:
     case core::protocol::CommandId::log_verbose:
     case core::protocol::CommandId::log_brief:

@@ -23,6 +23,15 @@ int run_encrypt(const nlohmann::json& args, Output output);
 // file has errors (or warnings, with --strict).
 int run_check_config(const nlohmann::json& args, Output output);
 
+// `makemap [-U] [-o OUT] [-t aliases|set] FILE|-`: builds FILE.db (or OUT) atomically,
+// keeping the source's mode and owner; -U prints a db back as text. Exit 65 with every bad
+// line as `file:line: message` on stderr.
+int run_makemap(const nlohmann::json& args);
+
+// `newaliases [-f CONFIG]`: rebuilds the configuration's `aliases` table, prints
+// `FILE: N aliases`, and has a running daemon update it.
+int run_newaliases(const nlohmann::json& args);
+
 // `config migrate FILE`: prints the file in the modern grammar; exit 78 when it has errors.
 int run_config_migrate(const nlohmann::json& args);
 

@@ -3,6 +3,8 @@
 
 #include "core/util/time.hpp"
 
+#include <cstdio>
+
 namespace mxctl {
 
 using core::protocol::CommandId;
@@ -52,6 +54,28 @@ void render_status(const json& r, std::ostream& out) {
 
 } // namespace
 
+void render_item_text(const core::protocol::Command& command, const json& item, std::size_t index,
+                      std::ostream& out) {
+    if (command.id == CommandId::show_tables) {
+        char line[512];
+        if (index == 0) {
+            std::snprintf(line, sizeof line, "%-16s %-8s %-7s %9s  %-20s  %-16s %s\n", "NAME", "BACKEND", "KIND",
+                          "ENTRIES", "LOADED", "USES", "SOURCE");
+            out << line;
+        }
+        const auto entries = item.value("entries", json(nullptr));
+        const auto uses = joined(item.value("uses", json::array()), ",");
+        std::snprintf(line, sizeof line, "%-16s %-8s %-7s %9s  %-20s  %-16s %s\n", item.value("name", "").c_str(),
+                      item.value("backend", "").c_str(), item.value("kind", "").c_str(),
+                      entries.is_number() ? std::to_string(entries.get<std::size_t>()).c_str() : "-",
+                      item.value("loaded", "").c_str(), uses.empty() ? "-" : uses.c_str(),
+                      item.value("source", "").c_str());
+        out << line;
+        return;
+    }
+    render_json(item, out);
+}
+
 void render_json(const json& result, std::ostream& out) {
     out << result.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
 }
@@ -77,8 +101,25 @@ void render_text(const core::protocol::Command& command, const json& result, std
     case CommandId::encrypt:
         out << result.value("hash", "") << "\n";
         return;
+    case CommandId::table_lookup:
+        // A list entry has no value: the key that matched is the answer.
+        if (result.value("found", false)) {
+            const auto value = result.value("value", "");
+            out << (value.empty() ? result.value("key", "") : value) << "\n";
+        }
+        return;
+    case CommandId::update_table: {
+        const auto entries = result.value("entries", json(nullptr));
+        out << "table " << result.value("table", "") << " updated from " << result.value("source", "") << ": "
+            << (entries.is_number() ? std::to_string(entries.get<std::size_t>()) : std::string("?")) << " entries\n";
+        return;
+    }
+    case CommandId::show_tables:
+        return;  // the rows came as items
     case CommandId::check_config:
     case CommandId::config_migrate:
+    case CommandId::makemap:
+    case CommandId::newaliases:
         break;  // print their own output
     }
     render_json(result, out);

@@ -5,6 +5,7 @@
 #include "core/util/log.hpp"
 #include "daemon/control/control_server.hpp"
 #include "daemon/smtp/listener.hpp"
+#include "daemon/workers.hpp"
 
 #include <asio.hpp>
 
@@ -14,10 +15,11 @@
 namespace mxd {
 
 struct Server::Impl {
-    explicit Impl(RuntimeState& s) : state(s), control(io, s), listeners(io), signals(io) {}
+    explicit Impl(RuntimeState& s) : state(s), workers(2), control(io, s, workers), listeners(io), signals(io) {}
 
     asio::io_context io{1};
     RuntimeState& state;
+    Workers workers;
     std::optional<core::fs::LockFile> lock;
     control::ControlServer control;
     smtp::Listeners listeners;
@@ -47,6 +49,7 @@ core::Result<void> Server::open() {
     if (state.socket.has_parent_path()) {
         MXD_TRY(core::fs::make_directories(state.socket.parent_path(), 0755));
     }
+    MXD_TRY_ASSIGN(state.tables, lookup::Tables::open(state.config));
     MXD_TRY(m_impl->control.open(state.socket));
     MXD_TRY_ASSIGN(state.listeners, m_impl->listeners.open(state.config.listeners));
     return {};

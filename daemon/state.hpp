@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/config/config.hpp"
+#include "daemon/lookup/tables.hpp"
 
 #include <sys/types.h>
 
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,7 @@ struct RuntimeState {
     std::vector<BoundListener> listeners;
     std::vector<gid_t> read_gids;   // from `control group read`
     std::vector<gid_t> admin_gids;  // from `control group admin`
+    std::unique_ptr<lookup::Tables> tables;  // opened from the configuration at start
     std::function<void()> request_stop;  // asks the event loop to stop after the current reply
 };
 

@@ -24,6 +24,7 @@ Result<void> check_scalar(const ArgSpec& spec, const nlohmann::json& value) {
     case ArgType::uint:
         return value.is_number_unsigned() ? Result<void>{} : bad("must be a whole number");
     case ArgType::string:
+    case ArgType::table:
         return value.is_string() ? Result<void>{} : bad("must be a string");
     case ArgType::duration:
         if (!value.is_string() || !parse_duration_seconds(value.get<std::string>())) {

@@ -36,8 +36,37 @@ constexpr std::array<ArgSpec, 2> k_args_config_migrate{{
     {"--define", ArgType::string, Arity::many, "define a macro, as mxd -D", {}, 'D', "NAME=VALUE"},
 }};
 
+constexpr std::array<std::string_view, 11> k_lookup_services{
+    "alias",    "domain",      "credentials", "netaddr", "userinfo", "source",
+    "mailaddr", "addrname", "mailaddrmap", "relayhost", "virtual"};
+
+constexpr std::array<ArgSpec, 3> k_args_table_lookup{{
+    {"table", ArgType::table, Arity::required, "table name"},
+    {"key", ArgType::string, Arity::required, "key to look up"},
+    {"--service", ArgType::choice, Arity::optional,
+     "match as this service does (default: the exact key)", k_lookup_services},
+}};
+
+constexpr std::array<ArgSpec, 1> k_args_table{{
+    {"table", ArgType::table, Arity::required, "table name"},
+}};
+
+constexpr std::array<std::string_view, 2> k_makemap_types{"aliases", "set"};
+
+constexpr std::array<ArgSpec, 4> k_args_makemap{{
+    {"file", ArgType::string, Arity::required, "table text file, or - for stdin"},
+    {"--dump", ArgType::flag, Arity::optional, "print a db back as text", {}, 'U'},
+    {"--output", ArgType::string, Arity::optional, "db to write (default: FILE.db)", {}, 'o', "OUT"},
+    {"--type", ArgType::choice, Arity::optional, "aliases: check targets; set: keys only", k_makemap_types,
+     't'},
+}};
+
+constexpr std::array<ArgSpec, 1> k_args_newaliases{{
+    {"--config", ArgType::string, Arity::optional, "configuration file (default: mxd's)", {}, 'f', "FILE"},
+}};
+
 // { id, words, args, access, reply, runs, summary }
-constexpr std::array<Command, 9> k_commands{{
+constexpr std::array<Command, 14> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
     {CommandId::log_verbose, "log verbose", {}, Access::admin, Reply::single, Runs::daemon,
@@ -56,6 +85,16 @@ constexpr std::array<Command, 9> k_commands{{
      Runs::client, "Check a configuration file, as mxd -n, with no daemon"},
     {CommandId::config_migrate, "config migrate", k_args_config_migrate, Access::anyone,
      Reply::single, Runs::client, "Print a configuration in the modern grammar"},
+    {CommandId::show_tables, "show tables", {}, Access::read, Reply::stream, Runs::daemon,
+     "List the tables: backend, source, services, entries, load time"},
+    {CommandId::table_lookup, "table lookup", k_args_table_lookup, Access::admin, Reply::single,
+     Runs::daemon, "Look a key up in a table of the running daemon"},
+    {CommandId::update_table, "update table", k_args_table, Access::admin, Reply::single,
+     Runs::daemon, "Reload a table from its source"},
+    {CommandId::makemap, "makemap", k_args_makemap, Access::anyone, Reply::single, Runs::client,
+     "Build a db table from a text file"},
+    {CommandId::newaliases, "newaliases", k_args_newaliases, Access::anyone, Reply::single,
+     Runs::client, "Rebuild the aliases table and tell the daemon"},
 }};
 
 std::vector<std::string> words_of(const Command& c) {

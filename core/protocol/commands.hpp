@@ -24,6 +24,11 @@ enum class CommandId {
     encrypt,
     check_config,
     config_migrate,
+    show_tables,
+    table_lookup,
+    update_table,
+    makemap,
+    newaliases,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").
@@ -42,6 +47,7 @@ enum class ArgType {
     duration,   // 30s, 5m, 2h, 1d
     subsystem,  // a trace subsystem name or "all"
     choice,     // one of ArgSpec::choices
+    table,      // a table name (completed from the running daemon)
     flag,       // an option without a value
 };
 

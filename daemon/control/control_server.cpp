@@ -8,6 +8,7 @@
 #include "core/util/log.hpp"
 #include "daemon/control/dispatch.hpp"
 #include "daemon/control/peer.hpp"
+#include "daemon/workers.hpp"
 #include "mxd_build_config.h"
 
 #include <asio.hpp>
@@ -53,10 +54,12 @@ bool socket_answers(const std::filesystem::path& path) {
 } // namespace
 
 struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
-    Impl(asio::io_context& io_, RuntimeState& state_) : io(io_), state(state_), acceptor(io_) {}
+    Impl(asio::io_context& io_, RuntimeState& state_, Workers& workers_)
+        : io(io_), state(state_), workers(workers_), acceptor(io_) {}
 
     asio::io_context& io;
     RuntimeState& state;
+    Workers& workers;
     stream_protocol::acceptor acceptor;
     std::filesystem::path path;
     std::set<std::shared_ptr<Connection>> connections;
@@ -70,8 +73,8 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     void forget(const std::shared_ptr<Connection>& conn);
 };
 
-ControlServer::ControlServer(asio::io_context& io, RuntimeState& state)
-    : m_impl(std::make_shared<Impl>(io, state)) {}
+ControlServer::ControlServer(asio::io_context& io, RuntimeState& state, Workers& workers)
+    : m_impl(std::make_shared<Impl>(io, state, workers)) {}
 
 ControlServer::~ControlServer() { close(); }
 
@@ -233,7 +236,17 @@ asio::awaitable<void> ControlServer::Impl::serve(std::shared_ptr<Connection> con
             } else {
                 MXD_TRACE(core::Subsystem::control, {}, "request",
                           {{"uid", conn->peer.uid}, {"id", request->id}, {"cmd", request->cmd}});
-                auto result = dispatch(state, conn->peer, *request);
+                const std::int64_t id = request->id;
+                Context context{state, conn->peer, workers, [conn, id](const nlohmann::json& item) -> asio::awaitable<bool> {
+                    asio::error_code write_error;
+                    const auto line = core::protocol::encode_item(id, item);
+                    co_await asio::async_write(conn->socket, asio::buffer(line),
+                                               asio::redirect_error(asio::use_awaitable, write_error));
+                    // A client that reads its stream is not idle.
+                    conn->deadline = Clock::now() + core::limits::k_control_idle_timeout;
+                    co_return !write_error;
+                }};
+                auto result = co_await dispatch(context, *request);
                 reply = result ? core::protocol::encode_ok(request->id, *result)
                                : core::protocol::encode_error(request->id, result.error());
             }

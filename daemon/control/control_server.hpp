@@ -11,6 +11,10 @@ namespace asio {
 class io_context;
 }
 
+namespace mxd {
+class Workers;
+}
+
 // The control socket (DESIGN "Control protocol"): a Unix stream socket that speaks
 // newline-delimited JSON, with access levels from SO_PEERCRED and limits on line length,
 // clients and idle time.
@@ -18,7 +22,7 @@ namespace mxd::control {
 
 class ControlServer {
 public:
-    ControlServer(asio::io_context& io, RuntimeState& state);
+    ControlServer(asio::io_context& io, RuntimeState& state, Workers& workers);
     ~ControlServer();
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;

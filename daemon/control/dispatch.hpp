@@ -3,15 +3,14 @@
 
 #include "core/protocol/message.hpp"
 #include "core/util/result.hpp"
-#include "daemon/control/peer.hpp"
-#include "daemon/state.hpp"
+#include "daemon/control/context.hpp"
 
 // Routes a control request to its handler, after checking the command exists, runs in the
 // daemon, is allowed to the peer, and has well-typed arguments.
 namespace mxd::control {
 
-// The result object of a command, or the error to send back.
-core::Result<nlohmann::json> dispatch(RuntimeState& state, const Peer& peer,
-                                      const core::protocol::Request& request);
+// The result object of a command, or the error to send back. Stream commands send their items
+// through context.emit before the result.
+asio::awaitable<core::Result<nlohmann::json>> dispatch(Context& context, const core::protocol::Request& request);
 
 } // namespace mxd::control

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/util/log.hpp"
+#include "daemon/control/context.hpp"
 #include "core/util/result.hpp"
 #include "daemon/state.hpp"
 
@@ -18,5 +19,10 @@ enum class TraceSwitch { on, off };
 core::Result<nlohmann::json> handle_log_level(RuntimeState& state, core::log::Level level);
 core::Result<nlohmann::json> handle_trace(RuntimeState& state, const nlohmann::json& args, TraceSwitch to);
 core::Result<nlohmann::json> handle_stop(RuntimeState& state, const nlohmann::json& args);
+
+// handlers_table.cpp: show tables (a stream of one item per table), table lookup, update table.
+asio::awaitable<core::Result<nlohmann::json>> handle_show_tables(Context& context, const nlohmann::json& args);
+asio::awaitable<core::Result<nlohmann::json>> handle_table_lookup(Context& context, const nlohmann::json& args);
+asio::awaitable<core::Result<nlohmann::json>> handle_update_table(Context& context, const nlohmann::json& args);
 
 } // namespace mxd::control
