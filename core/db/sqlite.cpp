@@ -54,8 +54,9 @@ Result<Statement> Database::prepare(std::string_view sql) {
 }
 
 Result<void> Statement::bind(int index, std::string_view text) {
-    if (sqlite3_bind_text(m_stmt.get(), index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT) !=
-        SQLITE_OK) {
+    // An empty string_view may have a null data pointer, which SQLite would bind as NULL.
+    const char* data = text.data() != nullptr ? text.data() : "";
+    if (sqlite3_bind_text(m_stmt.get(), index, data, static_cast<int>(text.size()), SQLITE_TRANSIENT) != SQLITE_OK) {
         return fail(sqlite_error(m_db, "bind"));
     }
     return {};

@@ -44,7 +44,8 @@ constexpr std::array<ArgSpec, 3> k_args_table_lookup{{
     {"table", ArgType::table, Arity::required, "table name"},
     {"key", ArgType::string, Arity::required, "key to look up"},
     {"--service", ArgType::choice, Arity::optional,
-     "match as this service does (default: the exact key)", k_lookup_services},
+     "match as this table(5) service does (default: exact)", k_lookup_services, '\0',
+     "SERVICE"},
 }};
 
 constexpr std::array<ArgSpec, 1> k_args_table{{

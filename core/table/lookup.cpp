@@ -72,30 +72,32 @@ Result<std::optional<Match>> scan(const Table& table, const std::function<bool(s
 } // namespace
 
 bool hostname_match(std::string_view host, std::string_view pattern) {
-    // OpenSMTPD util.c hostname_match(): '*' skips host characters up to the pattern's next one.
+    // A glob where '*' matches any run of characters, so `*.example.org` matches subdomains at
+    // any depth. (OpenSMTPD's hostname_match() stops its '*' at the first '.', so there it
+    // matches one label only; the db backend's `*.parent` lookups behave like this glob.)
+    auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
     std::size_t h = 0;
     std::size_t p = 0;
-    auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
-    while (p < pattern.size() && h < host.size()) {
-        if (pattern[p] == '*') {
-            while (p < pattern.size() && pattern[p] == '*') {
-                ++p;
-            }
-            if (p == pattern.size()) {
-                return true;
-            }
-            while (h < host.size() && lower(host[h]) != lower(pattern[p])) {
-                ++h;
-            }
-            continue;
-        }
-        if (lower(pattern[p]) != lower(host[h])) {
+    std::size_t star = std::string_view::npos;
+    std::size_t resume = 0;
+    while (h < host.size()) {
+        if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            resume = h;
+        } else if (p < pattern.size() && lower(pattern[p]) == lower(host[h])) {
+            ++p;
+            ++h;
+        } else if (star != std::string_view::npos) {
+            p = star + 1;
+            h = ++resume;
+        } else {
             return false;
         }
-        ++p;
-        ++h;
     }
-    return p == pattern.size() && h == host.size();
+    while (p < pattern.size() && pattern[p] == '*') {
+        ++p;
+    }
+    return p == pattern.size();
 }
 
 bool netaddr_match(std::string_view ip_text, std::string_view network) {

@@ -65,7 +65,7 @@ Result<void> check_alias_target(std::string_view target) {
 Result<std::size_t> build_db(std::istream& in, std::string_view source_name, const std::filesystem::path& output,
                              const MakemapOptions& options) {
     MXD_TRY_ASSIGN(auto writer, DbWriter::create(output));
-    TableLineParser parser;
+    TableLineParser parser = options.type == MakemapType::set ? TableLineParser(FileKind::list) : TableLineParser();
     std::vector<std::string> errors;
     std::size_t error_count = 0;
     auto report = [&](int line, const std::string& message) {

@@ -47,6 +47,10 @@ public:
         std::optional<FileError> error;
     };
 
+    TableLineParser() = default;
+    // A parser whose kind is fixed (makemap -t set reads every line as a list entry).
+    explicit TableLineParser(FileKind kind) : m_kind(kind), m_kind_known(true) {}
+
     // Parses one line (without its newline); line_number is used in the entry or error.
     Outcome feed(std::string_view raw_line, int line_number);
 

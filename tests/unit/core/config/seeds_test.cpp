@@ -4,7 +4,7 @@
 // its migrated form must pass with none.
 #include "core/config/parser.hpp"
 #include "core/table/table_file_format.hpp"
-#include "tests/unit/core/config/temp_dir.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +14,8 @@
 namespace core::config {
 namespace {
 
-using testing::replace_all;
-using testing::TempDir;
+using unit_test::replace_all;
+using unit_test::TempDir;
 
 constexpr std::string_view k_sympa = R"(table sympa db:$SYSCONFIDR/sympa_domain_aliases.db
 accept from any for any recipient <sympa> virtual <sympa>

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace core::config::testing {
+namespace unit_test {
 
 // A fresh directory under $TMPDIR, removed with everything in it at the end of the test.
 class TempDir {
@@ -49,4 +49,4 @@ inline std::string replace_all(std::string text, std::string_view from, std::str
     return text;
 }
 
-} // namespace core::config::testing
+} // namespace unit_test
