@@ -105,6 +105,11 @@ Result<TablePtr> open_db_table(const std::filesystem::path& path) {
     const auto stamp = FileStamp::of(path);
     MXD_TRY_ASSIGN(auto database, db::Database::open(path, db::Database::Mode::read_only));
     MXD_TRY_ASSIGN(const auto kind, read_db_kind(database, path));
+    // Lookups read pages straight from a shared mapping instead of copying them through read().
+    // makemap never writes a db in place (it renames a new file over it), so the reader may keep
+    // its shared lock for good instead of taking and dropping an fcntl lock on every lookup.
+    MXD_TRY(database.exec("PRAGMA mmap_size = 1073741824; PRAGMA query_only = 1;"
+                          "PRAGMA locking_mode = EXCLUSIVE;"));
     MXD_TRY_ASSIGN(auto get, database.prepare("SELECT value FROM " + std::string(k_db_table_name) + " WHERE key = ?1"));
     return TablePtr(std::make_shared<DbTable>(path, std::move(database), std::move(get), kind == DbKind::list,
                                               stamp.value_or(FileStamp{})));
