@@ -77,7 +77,7 @@ Result<DbWriter> DbWriter::create(const std::filesystem::path& final_path) {
     // The file is private until the rename and is synced once at the end, so SQLite's own
     // journaling and syncing would only slow the build down.
     MXD_TRY(database.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-                          "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;"
+                          "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -16384;"
                           "PRAGMA application_id = " + std::to_string(k_db_application_id) + ";"
                           "CREATE TABLE " + std::string(k_db_table_name) +
                           " (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"
