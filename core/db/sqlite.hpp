@@ -54,6 +54,9 @@ public:
     // Resets for the next use and clears the bindings.
     void reset();
 
+    // The statement, for hot loops that bind many columns through the C API.
+    sqlite3_stmt* raw() const { return m_stmt.get(); }
+
 private:
     friend class Database;
     struct Finalizer {

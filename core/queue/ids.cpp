@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: ISC
+#include "core/queue/ids.hpp"
+
+#include <sys/random.h>
+
+#include <charconv>
+#include <cstdio>
+
+namespace core::queue {
+
+namespace {
+
+std::uint64_t random_bits() {
+    std::uint64_t value = 0;
+    // getrandom(2) on 8 bytes never returns short once the pool is initialised.
+    while (::getrandom(&value, sizeof value, 0) != static_cast<ssize_t>(sizeof value)) {
+    }
+    return value;
+}
+
+template <typename T> std::optional<T> parse_hex(std::string_view text, std::size_t digits) {
+    if (text.size() != digits) {
+        return std::nullopt;
+    }
+    T value = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+    if (ec != std::errc{} || ptr != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+} // namespace
+
+std::string MsgId::hex() const {
+    char buffer[9];
+    std::snprintf(buffer, sizeof buffer, "%08x", m_value);
+    return buffer;
+}
+
+std::optional<MsgId> MsgId::parse(std::string_view text) {
+    const auto value = parse_hex<std::uint32_t>(text, 8);
+    if (!value || *value == 0) {
+        return std::nullopt;
+    }
+    return MsgId(*value);
+}
+
+MsgId MsgId::random() {
+    for (;;) {
+        if (const auto v = static_cast<std::uint32_t>(random_bits()); v != 0) {
+            return MsgId(v);
+        }
+    }
+}
+
+std::string EvpId::hex() const {
+    char buffer[17];
+    std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(m_value));
+    return buffer;
+}
+
+std::optional<EvpId> EvpId::parse(std::string_view text) {
+    const auto value = parse_hex<std::uint64_t>(text, 16);
+    if (!value || (*value >> 32) == 0 || (*value & 0xffffffffu) == 0) {
+        return std::nullopt;
+    }
+    return EvpId(*value);
+}
+
+EvpId EvpId::random(MsgId msgid) {
+    for (;;) {
+        if (const auto low = static_cast<std::uint32_t>(random_bits()); low != 0) {
+            return EvpId((static_cast<std::uint64_t>(msgid.value()) << 32) | low);
+        }
+    }
+}
+
+} // namespace core::queue

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: ISC
+#include "core/queue/store.hpp"
+
+#include <sqlite3.h>
+
+namespace core::queue {
+
+namespace {
+
+constexpr std::string_view k_schema =
+    "CREATE TABLE IF NOT EXISTS messages ("
+    " msgid INTEGER PRIMARY KEY, created INTEGER NOT NULL, size INTEGER NOT NULL, body BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS envelopes ("
+    " evpid INTEGER PRIMARY KEY, msgid INTEGER NOT NULL, origin INTEGER, type INTEGER, flags INTEGER,"
+    " sender TEXT, rcpt TEXT, dest TEXT, action TEXT, helo TEXT, src TEXT, hostname TEXT, auth_user TEXT,"
+    " tag TEXT, created INTEGER, expires INTEGER, last_try INTEGER, next_try INTEGER, retries INTEGER,"
+    " last_error TEXT, dsn_ret TEXT, dsn_envid TEXT, dsn_notify TEXT, dsn_orcpt TEXT);"
+    "CREATE INDEX IF NOT EXISTS envelopes_msgid ON envelopes (msgid);";
+
+constexpr std::string_view k_columns =
+    "evpid, msgid, origin, type, flags, sender, rcpt, dest, action, helo, src, hostname, auth_user, tag,"
+    " created, expires, last_try, next_try, retries, last_error, dsn_ret, dsn_envid, dsn_notify, dsn_orcpt";
+
+// SQLite integers are signed 64-bit: ids are stored as their two's complement.
+sqlite3_int64 as_row_id(std::uint64_t v) { return static_cast<sqlite3_int64>(v); }
+
+Error sqlite_error(sqlite3* db, std::string_view what) {
+    return Error{Errc::io, std::string(what) + ": " + sqlite3_errmsg(db)};
+}
+
+Envelope read_envelope(sqlite3_stmt* s) {
+    auto text = [s](int i) {
+        const auto* p = sqlite3_column_text(s, i);
+        return p != nullptr ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
+                            : std::string{};
+    };
+    Envelope e;
+    e.id = EvpId(static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)));
+    e.origin = static_cast<Origin>(sqlite3_column_int(s, 2));
+    e.type = static_cast<DeliveryType>(sqlite3_column_int(s, 3));
+    e.flags = static_cast<unsigned>(sqlite3_column_int(s, 4));
+    e.sender = text(5);
+    e.rcpt = text(6);
+    e.dest = text(7);
+    e.action = text(8);
+    e.helo = text(9);
+    e.src = text(10);
+    e.hostname = text(11);
+    e.auth_user = text(12);
+    e.tag = text(13);
+    e.created = sqlite3_column_int64(s, 14);
+    e.expires = sqlite3_column_int64(s, 15);
+    e.last_try = sqlite3_column_int64(s, 16);
+    e.next_try = sqlite3_column_int64(s, 17);
+    e.retries = sqlite3_column_int64(s, 18);
+    e.last_error = text(19);
+    e.dsn_ret = text(20);
+    e.dsn_envid = text(21);
+    e.dsn_notify = text(22);
+    e.dsn_orcpt = text(23);
+    return e;
+}
+
+Result<std::size_t> count_of(db::Database& database, std::string_view table) {
+    MXD_TRY_ASSIGN(auto stmt, database.prepare("SELECT count(*) FROM " + std::string(table)));
+    MXD_TRY(stmt.step());
+    return static_cast<std::size_t>(std::stoull(std::string(stmt.column_text(0))));
+}
+
+} // namespace
+
+Result<QueueStore> QueueStore::open(const std::filesystem::path& spool, Access access) {
+    MXD_TRY_ASSIGN(auto database, db::Database::open(spool / "queue.db", db::Database::Mode::read_write_create));
+    // WAL with synchronous=FULL: a commit returns after the WAL is fsynced, which is what the
+    // 250 after DATA waits for. Readers never block the writer.
+    MXD_TRY(database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;"));
+    QueueStore store(std::move(database));
+    if (access == Access::writer) {
+        MXD_TRY(store.m_db.exec(k_schema));
+        MXD_TRY_ASSIGN(auto message, store.m_db.prepare(
+                                         "INSERT INTO messages (msgid, created, size, body) VALUES (?1, ?2, ?3, ?4)"));
+        MXD_TRY_ASSIGN(auto envelope, store.m_db.prepare("INSERT INTO envelopes (" + std::string(k_columns) +
+                                                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                                                         " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"));
+        store.m_insert_message.emplace(std::move(message));
+        store.m_insert_envelope.emplace(std::move(envelope));
+    }
+    return store;
+}
+
+Result<void> QueueStore::commit(std::span<const NewMessage> messages) {
+    sqlite3* db = m_db.handle();
+    MXD_TRY(m_db.exec("BEGIN IMMEDIATE"));
+    auto rollback = [&](Error error) -> Result<void> {
+        static_cast<void>(m_db.exec("ROLLBACK"));  // the batch's error is the one to report
+        return fail(std::move(error));
+    };
+    sqlite3_stmt* msg = m_insert_message->raw();
+    sqlite3_stmt* evp = m_insert_envelope->raw();
+    for (const auto& m : messages) {
+        sqlite3_reset(msg);
+        sqlite3_bind_int64(msg, 1, m.id.value());
+        sqlite3_bind_int64(msg, 2, m.created);
+        sqlite3_bind_int64(msg, 3, static_cast<sqlite3_int64>(m.body.size()));
+        sqlite3_bind_blob64(msg, 4, m.body.data(), m.body.size(), SQLITE_STATIC);
+        if (sqlite3_step(msg) != SQLITE_DONE) {
+            return rollback(sqlite_error(db, "store message " + m.id.hex()));
+        }
+        for (const auto& e : m.envelopes) {
+            sqlite3_reset(evp);
+            int i = 0;
+            auto bind_text = [&](const std::string& s) {
+                sqlite3_bind_text(evp, ++i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+            };
+            auto bind_int = [&](sqlite3_int64 v) { sqlite3_bind_int64(evp, ++i, v); };
+            bind_int(as_row_id(e.id.value()));
+            bind_int(e.id.msgid().value());
+            bind_int(static_cast<int>(e.origin));
+            bind_int(static_cast<int>(e.type));
+            bind_int(e.flags);
+            for (const auto* s : {&e.sender, &e.rcpt, &e.dest, &e.action, &e.helo, &e.src, &e.hostname, &e.auth_user,
+                                  &e.tag}) {
+                bind_text(*s);
+            }
+            for (auto v : {e.created, e.expires, e.last_try, e.next_try, e.retries}) {
+                bind_int(v);
+            }
+            for (const auto* s : {&e.last_error, &e.dsn_ret, &e.dsn_envid, &e.dsn_notify, &e.dsn_orcpt}) {
+                bind_text(*s);
+            }
+            if (sqlite3_step(evp) != SQLITE_DONE) {
+                return rollback(sqlite_error(db, "store envelope " + e.id.hex()));
+            }
+        }
+    }
+    sqlite3_reset(msg);
+    sqlite3_reset(evp);
+    if (auto committed = m_db.exec("COMMIT"); !committed) {
+        return rollback(std::move(committed).error());
+    }
+    return {};
+}
+
+Result<void> QueueStore::for_each_envelope(const std::function<bool(const Envelope&)>& visit) {
+    MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT " + std::string(k_columns) + " FROM envelopes ORDER BY evpid"));
+    for (;;) {
+        MXD_TRY_ASSIGN(const bool row, stmt.step());
+        if (!row || !visit(read_envelope(stmt.raw()))) {
+            return {};
+        }
+    }
+}
+
+Result<std::size_t> QueueStore::envelope_count() { return count_of(m_db, "envelopes"); }
+Result<std::size_t> QueueStore::message_count() { return count_of(m_db, "messages"); }
+
+Result<std::optional<std::string>> QueueStore::message_body(MsgId id) {
+    MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT body FROM messages WHERE msgid = ?1"));
+    sqlite3_bind_int64(stmt.raw(), 1, id.value());
+    MXD_TRY_ASSIGN(const bool row, stmt.step());
+    if (!row) {
+        return std::optional<std::string>{};
+    }
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt.raw(), 0));
+    return std::optional<std::string>{std::string(data != nullptr ? data : "",
+                                                  static_cast<std::size_t>(sqlite3_column_bytes(stmt.raw(), 0)))};
+}
+
+} // namespace core::queue

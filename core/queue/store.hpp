@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/db/sqlite.hpp"
+#include "core/queue/envelope.hpp"
+#include "core/util/result.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+// The queue on disk: one SQLite file in the spool (WAL, synchronous=FULL) holding each
+// message once and one row per envelope. A commit of many messages is one transaction, so one
+// fsync of the WAL covers them all: that is the group commit of the durability rule.
+namespace core::queue {
+
+// A received message and its envelopes, to be committed together.
+struct NewMessage {
+    MsgId id;
+    std::int64_t created = 0;
+    std::string body;
+    std::vector<Envelope> envelopes;
+};
+
+class QueueStore {
+public:
+    // Opens (creating when needed) `spool/queue.db`. A write connection is meant for one
+    // thread at a time; open a reader per thread for queries.
+    enum class Access { writer, reader };
+    static Result<QueueStore> open(const std::filesystem::path& spool, Access access);
+
+    // Writes the messages and their envelopes in one transaction. When it returns success,
+    // they are on stable storage; on failure nothing of the batch is stored.
+    Result<void> commit(std::span<const NewMessage> messages);
+
+    // Calls `visit` for each envelope in id order until it returns false; rows are read one
+    // at a time (constant memory).
+    Result<void> for_each_envelope(const std::function<bool(const Envelope&)>& visit);
+
+    // The number of envelopes and of messages.
+    Result<std::size_t> envelope_count();
+    Result<std::size_t> message_count();
+
+    // The raw message, or nullopt when there is no such message.
+    Result<std::optional<std::string>> message_body(MsgId id);
+
+private:
+    explicit QueueStore(db::Database database) : m_db(std::move(database)) {}
+    db::Database m_db;
+    std::optional<db::Statement> m_insert_message;
+    std::optional<db::Statement> m_insert_envelope;
+};
+
+} // namespace core::queue
