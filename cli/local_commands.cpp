@@ -19,6 +19,7 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
         return run_makemap(args);
     case core::protocol::CommandId::newaliases:
         return run_newaliases(args);
+    case core::protocol::CommandId::show_queue:
     case core::protocol::CommandId::show_tables:
     case core::protocol::CommandId::table_lookup:
     case core::protocol::CommandId::update_table:

@@ -56,6 +56,10 @@ void render_status(const json& r, std::ostream& out) {
 
 void render_item_text(const core::protocol::Command& command, const json& item, std::size_t index,
                       std::ostream& out) {
+    if (command.id == CommandId::show_queue) {
+        out << item.value("line", "") << "\n";
+        return;
+    }
     if (command.id == CommandId::show_tables) {
         char line[512];
         if (index == 0) {
@@ -115,6 +119,7 @@ void render_text(const core::protocol::Command& command, const json& result, std
         return;
     }
     case CommandId::show_tables:
+    case CommandId::show_queue:
         return;  // the rows came as items
     case CommandId::check_config:
     case CommandId::config_migrate:

@@ -4,6 +4,7 @@
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
 #include "daemon/control/control_server.hpp"
+#include "daemon/queue/queue_service.hpp"
 #include "daemon/smtp/listener.hpp"
 #include "daemon/workers.hpp"
 
@@ -50,6 +51,11 @@ core::Result<void> Server::open() {
         MXD_TRY(core::fs::make_directories(state.socket.parent_path(), 0755));
     }
     MXD_TRY_ASSIGN(state.tables, lookup::Tables::open(state.config));
+    auto queue = queue::QueueService::open(state.spool);
+    if (!queue) {
+        return core::fail(queue.error().code, "queue in " + state.spool.string() + ": " + queue.error().message);
+    }
+    state.queue = std::move(*queue);
     MXD_TRY(m_impl->control.open(state.socket));
     MXD_TRY_ASSIGN(state.listeners, m_impl->listeners.open(state.config.listeners));
     return {};

@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+namespace mxd::queue {
+class QueueService;
+}
+
 // What the running daemon is, as the control handlers see it. Owned by mxd::Server and only
 // touched from the event loop thread.
 namespace mxd {
@@ -45,6 +49,7 @@ struct RuntimeState {
     std::vector<gid_t> read_gids;   // from `control group read`
     std::vector<gid_t> admin_gids;  // from `control group admin`
     std::unique_ptr<lookup::Tables> tables;  // opened from the configuration at start
+    std::shared_ptr<queue::QueueService> queue;  // the spool's store and committer
     std::function<void()> request_stop;  // asks the event loop to stop after the current reply
 };
 

@@ -67,9 +67,11 @@ constexpr std::array<ArgSpec, 1> k_args_newaliases{{
 }};
 
 // { id, words, args, access, reply, runs, summary }
-constexpr std::array<Command, 14> k_commands{{
+constexpr std::array<Command, 15> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
+    {CommandId::show_queue, "show queue", {}, Access::read, Reply::stream, Runs::daemon,
+     "List the queued envelopes, one line each"},
     {CommandId::log_verbose, "log verbose", {}, Access::admin, Reply::single, Runs::daemon,
      "Log at debug level"},
     {CommandId::log_brief, "log brief", {}, Access::admin, Reply::single, Runs::daemon,

@@ -29,6 +29,7 @@ enum class CommandId {
     update_table,
     makemap,
     newaliases,
+    show_queue,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").

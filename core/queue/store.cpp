@@ -151,6 +151,23 @@ Result<void> QueueStore::for_each_envelope(const std::function<bool(const Envelo
     }
 }
 
+Result<std::vector<Envelope>> QueueStore::envelopes_after(std::optional<EvpId> after, std::size_t limit) {
+    MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT " + std::string(k_columns) +
+                                           " FROM envelopes WHERE ?1 IS NULL OR evpid > ?1 ORDER BY evpid LIMIT ?2"));
+    if (after) {
+        sqlite3_bind_int64(stmt.raw(), 1, as_row_id(after->value()));
+    }
+    sqlite3_bind_int64(stmt.raw(), 2, static_cast<sqlite3_int64>(limit));
+    std::vector<Envelope> out;
+    for (;;) {
+        MXD_TRY_ASSIGN(const bool row, stmt.step());
+        if (!row) {
+            return out;
+        }
+        out.push_back(read_envelope(stmt.raw()));
+    }
+}
+
 Result<std::size_t> QueueStore::envelope_count() { return count_of(m_db, "envelopes"); }
 Result<std::size_t> QueueStore::message_count() { return count_of(m_db, "messages"); }
 

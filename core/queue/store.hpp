@@ -40,6 +40,10 @@ public:
     // at a time (constant memory).
     Result<void> for_each_envelope(const std::function<bool(const Envelope&)>& visit);
 
+    // Up to `limit` envelopes whose ids come after `after` in the store's order (start with
+    // EvpId{}), for reading a large queue page by page.
+    Result<std::vector<Envelope>> envelopes_after(std::optional<EvpId> after, std::size_t limit);
+
     // The number of envelopes and of messages.
     Result<std::size_t> envelope_count();
     Result<std::size_t> message_count();

@@ -20,6 +20,9 @@ core::Result<nlohmann::json> handle_log_level(RuntimeState& state, core::log::Le
 core::Result<nlohmann::json> handle_trace(RuntimeState& state, const nlohmann::json& args, TraceSwitch to);
 core::Result<nlohmann::json> handle_stop(RuntimeState& state, const nlohmann::json& args);
 
+// handlers_queue.cpp: show queue, streamed page by page in constant memory.
+asio::awaitable<core::Result<nlohmann::json>> handle_show_queue(Context& context, const nlohmann::json& args);
+
 // handlers_table.cpp: show tables (a stream of one item per table), table lookup, update table.
 asio::awaitable<core::Result<nlohmann::json>> handle_show_tables(Context& context, const nlohmann::json& args);
 asio::awaitable<core::Result<nlohmann::json>> handle_table_lookup(Context& context, const nlohmann::json& args);

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: ISC
+#include "daemon/queue/queue_service.hpp"
+
+#include "core/util/log.hpp"
+
+#include <optional>
+
+namespace mxd::queue {
+
+namespace {
+
+// The most messages one transaction takes; more wait for the next fsync.
+constexpr std::size_t k_batch_max = 512;
+
+} // namespace
+
+core::Result<std::unique_ptr<QueueService>> QueueService::open(const std::filesystem::path& spool) {
+    MXD_TRY_ASSIGN(auto writer, core::queue::QueueStore::open(spool, core::queue::QueueStore::Access::writer));
+    MXD_TRY_ASSIGN(auto reader, core::queue::QueueStore::open(spool, core::queue::QueueStore::Access::reader));
+    return std::unique_ptr<QueueService>(new QueueService(std::move(writer), std::move(reader)));
+}
+
+QueueService::QueueService(core::queue::QueueStore writer, core::queue::QueueStore reader)
+    : m_writer(std::move(writer)), m_reader(std::move(reader)) {
+    m_thread = std::thread([this] { run_committer(); });
+}
+
+QueueService::~QueueService() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_one();
+    m_thread.join();
+}
+
+void QueueService::run_committer() {
+    std::vector<Pending> batch;
+    std::vector<core::queue::NewMessage> messages;
+    for (;;) {
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [this] { return m_stopping || !m_pending.empty(); });
+            if (m_pending.empty()) {
+                return;  // stopping, and everything handed over is committed
+            }
+            // Everything that arrived while the previous fsync ran goes into this one.
+            while (!m_pending.empty() && batch.size() < k_batch_max) {
+                batch.push_back(std::move(m_pending.front()));
+                m_pending.pop_front();
+            }
+        }
+        messages.clear();
+        for (auto& p : batch) {
+            messages.push_back(std::move(p.message));
+        }
+        auto result = m_writer.commit(messages);
+        if (!result) {
+            core::log::error("queue", "commit-failed", {{"messages", messages.size()}, {"error", result.error().message}});
+        }
+        {
+            std::lock_guard lock(m_mutex);
+            ++m_counters.batches;
+            m_counters.messages += result ? messages.size() : 0;
+        }
+        for (auto& p : batch) {
+            p.done(result);
+        }
+        batch.clear();
+    }
+}
+
+asio::awaitable<core::Result<void>> QueueService::commit(core::queue::NewMessage message) {
+    std::optional<core::Result<void>> outcome;
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [this, &message, &outcome](auto handler) {
+            auto home = asio::get_associated_executor(handler);
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            Done done = [&outcome, shared, home](core::Result<void> result) {
+                outcome.emplace(std::move(result));
+                asio::post(home, std::move(*shared));
+            };
+            {
+                std::lock_guard lock(m_mutex);
+                m_pending.push_back(Pending{std::move(message), std::move(done)});
+            }
+            m_wake.notify_one();
+        },
+        asio::use_awaitable);
+    co_return std::move(*outcome);
+}
+
+core::Result<std::vector<core::queue::Envelope>> QueueService::page(std::optional<core::queue::EvpId> after,
+                                                                    std::size_t limit) {
+    std::lock_guard lock(m_reader_mutex);
+    return m_reader.envelopes_after(after, limit);
+}
+
+core::Result<std::size_t> QueueService::envelope_count() {
+    std::lock_guard lock(m_reader_mutex);
+    return m_reader.envelope_count();
+}
+
+QueueService::Counters QueueService::counters() {
+    std::lock_guard lock(m_mutex);
+    return m_counters;
+}
+
+} // namespace mxd::queue

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/queue/store.hpp"
+#include "core/util/result.hpp"
+
+#include <asio.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+// The queue process of OpenSMTPD, as a class: it owns the store's write connection on a
+// thread of its own and commits what the SMTP sessions hand it in batches, so that one fsync
+// acknowledges many messages (group commit). Nothing is acknowledged before its commit.
+namespace mxd::queue {
+
+class QueueService {
+public:
+    // Opens the store in `spool` (creating it) and starts the committer thread.
+    static core::Result<std::unique_ptr<QueueService>> open(const std::filesystem::path& spool);
+    ~QueueService();
+    QueueService(const QueueService&) = delete;
+    QueueService& operator=(const QueueService&) = delete;
+
+    // Stores a message and its envelopes; resumes the caller (on its own executor) once they
+    // are on stable storage, or with the store's error, in which case nothing was stored.
+    asio::awaitable<core::Result<void>> commit(core::queue::NewMessage message);
+
+    // A page of envelopes after `after`, from a reader connection. Blocking: run it on a
+    // worker thread. Safe from any thread.
+    core::Result<std::vector<core::queue::Envelope>> page(std::optional<core::queue::EvpId> after, std::size_t limit);
+
+    // Counts, from the reader connection (blocking).
+    core::Result<std::size_t> envelope_count();
+
+    // How many batches and messages were committed, for stats and benchmarks.
+    struct Counters {
+        std::uint64_t batches = 0;
+        std::uint64_t messages = 0;
+    };
+    Counters counters();
+
+private:
+    using Done = std::function<void(core::Result<void>)>;
+    struct Pending {
+        core::queue::NewMessage message;
+        Done done;
+    };
+
+    QueueService(core::queue::QueueStore writer, core::queue::QueueStore reader);
+    void run_committer();
+
+    core::queue::QueueStore m_writer;
+    std::mutex m_reader_mutex;
+    core::queue::QueueStore m_reader;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<Pending> m_pending;
+    bool m_stopping = false;
+    Counters m_counters;
+    std::thread m_thread;
+};
+
+} // namespace mxd::queue

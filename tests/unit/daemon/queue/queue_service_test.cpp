@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: ISC
+#include "daemon/queue/queue_service.hpp"
+#include "tests/unit/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace core::queue;
+using unit_test::TempDir;
+
+namespace {
+
+NewMessage message_for(std::uint32_t n) {
+    NewMessage m;
+    m.id = MsgId(0x10000000u + n);
+    m.created = 1700000000;
+    m.body = "Subject: " + std::to_string(n) + "\r\n\r\nx\r\n";
+    Envelope e;
+    e.id = EvpId::random(m.id);
+    e.rcpt = e.dest = "user" + std::to_string(n) + "@example.org";
+    m.envelopes.push_back(e);
+    return m;
+}
+
+} // namespace
+
+TEST(QueueService, ConcurrentCommitsShareFsyncs) {
+    TempDir dir;
+    auto service = mxd::queue::QueueService::open(dir.path());
+    ASSERT_TRUE(service) << service.error().message;
+    auto& queue = **service;
+    asio::io_context io;
+    constexpr int k_sessions = 200;
+    int acknowledged = 0;
+    for (int i = 0; i < k_sessions; ++i) {
+        asio::co_spawn(io, [&queue, &acknowledged, i]() -> asio::awaitable<void> {
+            auto message = message_for(static_cast<std::uint32_t>(i + 1));
+            auto result = co_await queue.commit(std::move(message));
+            EXPECT_TRUE(result);
+            ++acknowledged;
+        }, asio::detached);
+    }
+    io.run();
+    EXPECT_EQ(acknowledged, k_sessions);
+    const auto counters = queue.counters();
+    EXPECT_EQ(counters.messages, static_cast<std::uint64_t>(k_sessions));
+    EXPECT_LT(counters.batches, counters.messages) << "commits that arrive together are grouped";
+    EXPECT_EQ(*queue.envelope_count(), static_cast<std::size_t>(k_sessions));
+    // Paging walks every envelope once.
+    std::size_t seen = 0;
+    std::optional<EvpId> after;
+    for (;;) {
+        auto page = queue.page(after, 64);
+        ASSERT_TRUE(page);
+        seen += page->size();
+        if (page->size() < 64) {
+            break;
+        }
+        after = page->back().id;
+    }
+    EXPECT_EQ(seen, static_cast<std::size_t>(k_sessions));
+}
+
+TEST(QueueService, AFailedCommitIsReportedToItsSession) {
+    TempDir dir;
+    auto service = mxd::queue::QueueService::open(dir.path());
+    ASSERT_TRUE(service);
+    auto& queue = **service;
+    asio::io_context io;
+    std::vector<bool> outcomes;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        auto first = message_for(1);
+        outcomes.push_back(static_cast<bool>(co_await queue.commit(std::move(first))));
+        auto again = message_for(1);  // the same message id: refused by the store
+        outcomes.push_back(static_cast<bool>(co_await queue.commit(std::move(again))));
+    }, asio::detached);
+    io.run();
+    EXPECT_EQ(outcomes, (std::vector<bool>{true, false}));
+    EXPECT_EQ(*queue.envelope_count(), 1u);
+}
