@@ -142,7 +142,7 @@ TEST(SmtpSasl, LoginExchangeCancelsAndRefuses) {
         ASSERT_FALSE(cancelled);
         EXPECT_EQ(cancelled.error().code, core::Errc::invalid_argument);
     }
-    const std::string secret = "topsecretpw";
+    const std::string secret = "top secret";
     const std::string bad[] = {"", "%%%%", base64_encode(std::string("a\0b", 3)),
                                base64_encode(std::string(k_sasl_field_max + 1, 'u')),
                                secret + "="};
