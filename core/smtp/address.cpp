@@ -10,9 +10,15 @@ namespace core::smtp {
 
 namespace {
 
-bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool is_non_ascii(unsigned char c) { return c >= 0x80; }
+bool is_alpha(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(unsigned char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_non_ascii(unsigned char c) {
+    return c >= 0x80;
+}
 
 // RFC 5322 3.2.3 atext.
 bool is_atext(unsigned char c) {
@@ -206,7 +212,7 @@ std::size_t find_at(std::string_view mailbox) {
                 ++i;
             } else if (mailbox[i] == '"') {
                 return i + 1 < mailbox.size() && mailbox[i + 1] == '@' ? i + 1
-                                                                        : std::string_view::npos;
+                                                                       : std::string_view::npos;
             }
         }
         return std::string_view::npos;

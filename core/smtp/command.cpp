@@ -29,7 +29,9 @@ constexpr std::array<VerbEntry, 14> k_verbs{{
     {"AUTH", Verb::auth},
 }};
 
-char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+char upper(char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) {
@@ -47,7 +49,9 @@ bool istarts_with(std::string_view text, std::string_view prefix) {
     return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
 }
 
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
+bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
 
 std::string_view trim_blanks(std::string_view text) {
     while (!text.empty() && is_blank(text.front())) {
@@ -122,7 +126,8 @@ Result<void> parse_params(std::string_view text, Command& command) {
             param.value = word.substr(eq + 1);
             param.has_value = true;
             if (!valid_value(param.value)) {
-                return fail(Errc::parse, "invalid value for parameter " + std::string(param.keyword));
+                return fail(Errc::parse,
+                            "invalid value for parameter " + std::string(param.keyword));
             }
         }
         if (!valid_keyword(param.keyword)) {
@@ -268,8 +273,7 @@ Result<Command> parse_command(std::string_view line, CommandOptions options) {
     case Verb::starttls:
         // RFC 5321 4.1.1.4, 4.1.1.5, 4.1.1.10; RFC 3207 4: these take no argument.
         if (!command.argument.empty()) {
-            return fail(Errc::parse, std::string(verb_name(command.verb)) +
-                                         " takes no arguments");
+            return fail(Errc::parse, std::string(verb_name(command.verb)) + " takes no arguments");
         }
         break;
     case Verb::bdat:
@@ -277,7 +281,8 @@ Result<Command> parse_command(std::string_view line, CommandOptions options) {
     case Verb::vrfy:
     case Verb::expn:
         if (command.argument.empty()) {
-            return fail(Errc::parse, std::string(verb_name(command.verb)) + " requires an argument");
+            return fail(Errc::parse,
+                        std::string(verb_name(command.verb)) + " requires an argument");
         }
         break;
     case Verb::noop:

@@ -110,13 +110,18 @@ struct MailParams {
 };
 
 // NOTIFY flags (RFC 3461 4.1), a bit set; none set means the parameter was absent.
-enum NotifyFlag : unsigned { notify_never = 1, notify_success = 2, notify_failure = 4, notify_delay = 8 };
+enum NotifyFlag : unsigned {
+    notify_never = 1,
+    notify_success = 2,
+    notify_failure = 4,
+    notify_delay = 8
+};
 
 // The typed parameters of RCPT TO.
 struct RcptParams {
-    unsigned notify = 0;                    // NotifyFlag bits
-    std::optional<std::string> orcpt_type;  // RFC 3461 4.2 addr-type, as given ("rfc822")
-    std::optional<std::string> orcpt;       // xtext-decoded original recipient
+    unsigned notify = 0;                   // NotifyFlag bits
+    std::optional<std::string> orcpt_type; // RFC 3461 4.2 addr-type, as given ("rfc822")
+    std::optional<std::string> orcpt;      // xtext-decoded original recipient
 };
 
 // Validates and types the parameters of a MAIL command. Fails with Errc::unsupported for an

@@ -59,7 +59,7 @@ enum class DataStatus { ok, too_big, line_too_long, bare_line_ending };
 // After a limit is hit, the reader keeps consuming to the end of data but appends nothing more
 // to the output, so the session can reply after the dot instead of dropping the connection.
 class DataReader {
-public:
+  public:
     explicit DataReader(DataOptions options = {}) : m_options(options) {}
 
     // Consumes bytes from `input` and appends the unstuffed body, with CRLF line endings, to
@@ -79,7 +79,7 @@ public:
     // Starts over for the next message with the same options.
     void reset();
 
-private:
+  private:
     enum class State { line_start, dot, dot_cr, text, cr, done };
 
     void emit(std::string& out, std::string_view bytes);
@@ -122,7 +122,7 @@ struct SplitLine {
 // removed. With BareLineEnding::normalize a bare LF ends a line like CRLF (OpenSMTPD does the
 // same); with refuse such a line comes back as LineStatus::bare_lf.
 class LineSplitter {
-public:
+  public:
     explicit LineSplitter(std::size_t max_line = k_line_splitter_max,
                           BareLineEnding bare_lf = BareLineEnding::normalize)
         : m_max_line(max_line), m_bare_lf(bare_lf) {}
@@ -139,7 +139,7 @@ public:
     // Forgets everything (after STARTTLS: RFC 3207 4.2 requires discarding buffered input).
     void reset();
 
-private:
+  private:
     std::string m_buffer;
     std::size_t m_start = 0;   // where the next line begins
     std::size_t m_scanned = 0; // bytes after m_start already searched for LF

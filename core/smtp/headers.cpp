@@ -34,7 +34,9 @@ void append_safe(std::string& out, std::string_view text, Where where) {
     }
 }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool name_is(std::string_view name, std::string_view expected) {
     if (name.size() != expected.size()) {
@@ -243,8 +245,9 @@ std::string message_id(std::string_view host) {
     // that two threads (or two processes started in the same second) do not share a sequence.
     thread_local std::mt19937_64 generator = [] {
         std::random_device device;
-        std::seed_seq seed{device(), device(), device(), device(),
-                           static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+        std::seed_seq seed{
+            device(), device(), device(), device(),
+            static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
         return std::mt19937_64(seed);
     }();
     std::string out;

@@ -58,7 +58,7 @@ struct HeaderPresence {
 // case-insensitively at the start of a line (folded continuation lines are skipped, and
 // "From :" with blanks before the colon counts, RFC 5322 4.5), up to the first empty line.
 class HeaderScanner {
-public:
+  public:
     // Consumes the next bytes of the message; stops looking once the header section ended.
     void feed(std::string_view bytes);
     // True once the empty line that ends the header section was seen.
@@ -66,7 +66,7 @@ public:
     // What was found so far.
     const HeaderPresence& presence() const { return m_presence; }
 
-private:
+  private:
     enum class State { line_start, empty_cr, name, name_blank, skip_line, done };
 
     void field_name_complete();

@@ -17,7 +17,9 @@ void append_code(std::string& out, int code) {
     out.push_back(static_cast<char>('0' + code % 10));
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 // 1*3DIGIT at the start of `text`; returns how many digits, 0 when none or more than 3.
 std::size_t digits(std::string_view text) {
@@ -83,51 +85,101 @@ std::string Reply::one_line() const {
 
 namespace reply {
 
-Reply ok(std::string_view text) { return make(250, "2.0.0", text); }
-Reply greeting(std::string_view host) { return make(220, "", std::string(host) + " ESMTP mxd"); }
-Reply closing() { return make(221, "2.0.0", "Bye"); }
-Reply sender_ok() { return make(250, "2.1.0", "Ok"); }
-Reply recipient_ok() { return make(250, "2.1.5", "Destination address valid"); }
+Reply ok(std::string_view text) {
+    return make(250, "2.0.0", text);
+}
+Reply greeting(std::string_view host) {
+    return make(220, "", std::string(host) + " ESMTP mxd");
+}
+Reply closing() {
+    return make(221, "2.0.0", "Bye");
+}
+Reply sender_ok() {
+    return make(250, "2.1.0", "Ok");
+}
+Reply recipient_ok() {
+    return make(250, "2.1.5", "Destination address valid");
+}
 // RFC 2034 3: 354 is an intermediate reply and carries no enhanced code.
-Reply start_data() { return make(354, "", "Enter mail, end with \".\" on a line by itself"); }
+Reply start_data() {
+    return make(354, "", "Enter mail, end with \".\" on a line by itself");
+}
 Reply message_accepted(std::string_view msgid) {
     return make(250, "2.0.0", std::string(msgid) + " Message accepted for delivery");
 }
-Reply starttls_ready() { return make(220, "2.0.0", "Ready to start TLS"); }
-Reply auth_ok() { return make(235, "2.7.0", "Authentication successful"); }
+Reply starttls_ready() {
+    return make(220, "2.0.0", "Ready to start TLS");
+}
+Reply auth_ok() {
+    return make(235, "2.7.0", "Authentication successful");
+}
 // RFC 4954 4: the 334 text is the base64 challenge alone.
-Reply auth_challenge(std::string_view base64) { return make(334, "", base64); }
+Reply auth_challenge(std::string_view base64) {
+    return make(334, "", base64);
+}
 Reply unavailable(std::string_view host, std::string_view text) {
     return make(421, "4.3.0", std::string(host) + " " + std::string(text));
 }
 Reply timeout(std::string_view host) {
     return make(421, "4.4.2", std::string(host) + " Timeout exceeded, closing channel");
 }
-Reply local_error() { return make(451, "4.3.0", "Temporary local error, try again later"); }
-Reply too_many_recipients() { return make(452, "4.5.3", "Too many recipients"); }
-Reply insufficient_storage() { return make(452, "4.3.1", "Insufficient system storage"); }
-Reply command_unrecognized() { return make(500, "5.5.2", "Command unrecognized"); }
-Reply line_too_long() { return make(500, "5.5.2", "Line too long"); }
-Reply syntax_error(std::string_view text) { return make(501, "5.5.4", text); }
-Reply not_implemented() { return make(502, "5.5.1", "Command not implemented"); }
-Reply bad_sequence() { return make(503, "5.5.1", "Bad sequence of commands"); }
+Reply local_error() {
+    return make(451, "4.3.0", "Temporary local error, try again later");
+}
+Reply too_many_recipients() {
+    return make(452, "4.5.3", "Too many recipients");
+}
+Reply insufficient_storage() {
+    return make(452, "4.3.1", "Insufficient system storage");
+}
+Reply command_unrecognized() {
+    return make(500, "5.5.2", "Command unrecognized");
+}
+Reply line_too_long() {
+    return make(500, "5.5.2", "Line too long");
+}
+Reply syntax_error(std::string_view text) {
+    return make(501, "5.5.4", text);
+}
+Reply not_implemented() {
+    return make(502, "5.5.1", "Command not implemented");
+}
+Reply bad_sequence() {
+    return make(503, "5.5.1", "Bad sequence of commands");
+}
 Reply auth_mechanism_unsupported() {
     return make(504, "5.5.4", "Unrecognized authentication type");
 }
-Reply auth_cancelled() { return make(501, "5.7.0", "Authentication cancelled"); }
-Reply auth_required() { return make(530, "5.7.0", "Authentication required"); }
-Reply auth_failed() { return make(535, "5.7.8", "Authentication credentials invalid"); }
+Reply auth_cancelled() {
+    return make(501, "5.7.0", "Authentication cancelled");
+}
+Reply auth_required() {
+    return make(530, "5.7.0", "Authentication required");
+}
+Reply auth_failed() {
+    return make(535, "5.7.8", "Authentication credentials invalid");
+}
 Reply encryption_required() {
     return make(538, "5.7.11", "Encryption required for requested authentication mechanism");
 }
-Reply no_such_user() { return make(550, "5.1.1", "Invalid recipient"); }
+Reply no_such_user() {
+    return make(550, "5.1.1", "Invalid recipient");
+}
 Reply bad_address(std::string_view reason) {
     return make(553, "5.1.3", "Invalid address: " + std::string(reason));
 }
-Reply message_too_big() { return make(552, "5.3.4", "Message too big for system"); }
-Reply relay_denied() { return make(554, "5.7.1", "Relay denied"); }
-Reply parameters_unrecognized(std::string_view text) { return make(555, "5.5.4", text); }
-Reply content_rejected(std::string_view text) { return make(550, "5.6.0", text); }
+Reply message_too_big() {
+    return make(552, "5.3.4", "Message too big for system");
+}
+Reply relay_denied() {
+    return make(554, "5.7.1", "Relay denied");
+}
+Reply parameters_unrecognized(std::string_view text) {
+    return make(555, "5.5.4", text);
+}
+Reply content_rejected(std::string_view text) {
+    return make(550, "5.6.0", text);
+}
 
 } // namespace reply
 
@@ -202,7 +254,8 @@ Result<bool> ReplyAccumulator::add(std::string_view line) {
         m_reply.enhanced = std::string(take_enhanced_code(text, parsed->code / 100));
     } else {
         m_reply.text.push_back('\n');
-        if (!m_reply.enhanced.empty() && text.substr(0, m_reply.enhanced.size()) == m_reply.enhanced &&
+        if (!m_reply.enhanced.empty() &&
+            text.substr(0, m_reply.enhanced.size()) == m_reply.enhanced &&
             (text.size() == m_reply.enhanced.size() || text[m_reply.enhanced.size()] == ' ')) {
             text.remove_prefix(std::min(text.size(), m_reply.enhanced.size() + 1));
         }

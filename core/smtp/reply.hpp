@@ -60,7 +60,8 @@ Reply auth_ok();
 // 334 with a base64 challenge (possibly empty).
 Reply auth_challenge(std::string_view base64);
 // 421 4.3.0 host Service not available, closing channel (text can be replaced).
-Reply unavailable(std::string_view host, std::string_view text = "Service not available, closing channel");
+Reply unavailable(std::string_view host,
+                  std::string_view text = "Service not available, closing channel");
 // 421 4.4.2 host Timeout, closing channel.
 Reply timeout(std::string_view host);
 // 451 4.3.0 Temporary local error (queue or table failure).
@@ -126,7 +127,7 @@ std::string_view take_enhanced_code(std::string_view& text, int reply_class);
 
 // Collects the lines of a multi-line reply from a server.
 class ReplyAccumulator {
-public:
+  public:
     // Adds one line (without CRLF). Returns true when the reply is complete (take() it), false
     // when more lines are expected. Fails with Errc::parse on a malformed line or a code that
     // changes between lines, and when the reply exceeds k_reply_lines_max or k_reply_bytes_max;
@@ -138,7 +139,7 @@ public:
     // True when no line of a new reply has been added.
     bool empty() const { return m_lines == 0; }
 
-private:
+  private:
     Reply m_reply;
     std::size_t m_lines = 0;
     bool m_complete = false;

@@ -109,7 +109,9 @@ Result<std::string> base64_decode(std::string_view text) {
     return out;
 }
 
-bool is_cancel(std::string_view line) { return line == "*"; }
+bool is_cancel(std::string_view line) {
+    return line == "*";
+}
 
 Result<AuthArgument> parse_auth_argument(std::string_view argument) {
     const auto space = argument.find(' ');

@@ -61,7 +61,7 @@ std::string encode_plain(std::string_view authzid, std::string_view authcid,
 
 // The server side of AUTH LOGIN: it asks for the user name, then the password.
 class LoginExchange {
-public:
+  public:
     // The 334 text to send next (the username or password prompt).
     std::string_view prompt() const;
     // Takes the client's next base64 response (or the initial response of "AUTH LOGIN x").
@@ -74,7 +74,7 @@ public:
     // The password, once received.
     const std::string& password() const { return m_password; }
 
-private:
+  private:
     std::string m_username;
     std::string m_password;
     bool m_have_username = false;

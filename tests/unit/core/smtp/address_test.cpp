@@ -98,7 +98,9 @@ TEST(SmtpAddress, RefusesInvalidPaths) {
         {"<u@[x400:foo]>", F, "address literal"},
         {"<u@[]>", F, "address literal"},
         {"<j\xc3\xb6rg@example.org>", F, "SMTPUTF8"},
-        {"<u@b\xc3\xbc" "cher.example>", F, "SMTPUTF8"},
+        {"<u@b\xc3\xbc"
+         "cher.example>",
+         F, "SMTPUTF8"},
     };
     for (const auto& c : cases) {
         const auto parsed = parse_path(c.input, c.kind);
@@ -122,11 +124,12 @@ TEST(SmtpAddress, EnforcesRfc5321Limits) {
     ASSERT_EQ(domain255.size(), 255U);
     EXPECT_FALSE(parse_path("<u@" + std::string(64, 'c') + ".org>", F)) << "label over 63";
     // Path limit: "<" + local + "@" + domain + ">" at most 256 octets.
-    const std::string domain_for_256 = label + "." + label + "." + label + "." + std::string(59, 'd');
+    const std::string domain_for_256 =
+        label + "." + label + "." + label + "." + std::string(59, 'd');
     ASSERT_EQ(domain_for_256.size(), 251U);
-    EXPECT_TRUE(parse_path("<u@" + domain_for_256 + ">", F));                         // 255
-    EXPECT_TRUE(parse_path("<uu@" + domain_for_256 + ">", F));                        // 256
-    EXPECT_FALSE(parse_path("<" + local64 + "@" + domain_for_256 + ">", F));          // 318
+    EXPECT_TRUE(parse_path("<u@" + domain_for_256 + ">", F));                // 255
+    EXPECT_TRUE(parse_path("<uu@" + domain_for_256 + ">", F));               // 256
+    EXPECT_FALSE(parse_path("<" + local64 + "@" + domain_for_256 + ">", F)); // 318
     EXPECT_EQ(parse_path("<uuu@" + domain_for_256 + ">", F).error().message, "address too long");
     const std::string domain256 = domain255 + "aaa";
     EXPECT_EQ(parse_path("<u@" + domain256 + ">", F).error().message, "domain too long");
@@ -135,10 +138,13 @@ TEST(SmtpAddress, EnforcesRfc5321Limits) {
 TEST(SmtpAddress, Utf8NeedsTheFlagAndMustBeWellFormed) {
     ParseOptions utf8;
     utf8.smtputf8 = true;
-    const auto ok = parse_path("<j\xc3\xb6rg@B\xc3\xbc" "cher.Example>", F, utf8);
+    const auto ok = parse_path("<j\xc3\xb6rg@B\xc3\xbc"
+                               "cher.Example>",
+                               F, utf8);
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(ok->local, "j\xc3\xb6rg");
-    EXPECT_EQ(ok->domain, "b\xc3\xbc" "cher.example"); // only ASCII is lowercased
+    EXPECT_EQ(ok->domain, "b\xc3\xbc"
+                          "cher.example"); // only ASCII is lowercased
     EXPECT_TRUE(parse_path("<\"\xe7\x94\xb0 \xe4\xb8\xad\"@example.jp>", F, utf8));
     const std::string_view bad[] = {
         "<j\xc3@example.org>",         // truncated sequence

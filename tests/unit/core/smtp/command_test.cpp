@@ -9,14 +9,22 @@ using namespace core::smtp;
 
 TEST(SmtpCommand, RecognizesVerbsCaseInsensitively) {
     const std::pair<std::string_view, Verb> cases[] = {
-        {"HELO mx.example.org", Verb::helo}, {"ehlo mx.example.org", Verb::ehlo},
-        {"Mail FROM:<>", Verb::mail},       {"rcpt to:<a@b.c>", Verb::rcpt},
-        {"DATA", Verb::data},               {"bdat 100 LAST", Verb::bdat},
-        {"RSET", Verb::rset},               {"NOOP", Verb::noop},
-        {"noop whatever", Verb::noop},      {"QUIT", Verb::quit},
-        {"VRFY postmaster", Verb::vrfy},    {"EXPN list", Verb::expn},
-        {"HELP", Verb::help},               {"help mail", Verb::help},
-        {"StartTLS", Verb::starttls},       {"AUTH PLAIN", Verb::auth},
+        {"HELO mx.example.org", Verb::helo},
+        {"ehlo mx.example.org", Verb::ehlo},
+        {"Mail FROM:<>", Verb::mail},
+        {"rcpt to:<a@b.c>", Verb::rcpt},
+        {"DATA", Verb::data},
+        {"bdat 100 LAST", Verb::bdat},
+        {"RSET", Verb::rset},
+        {"NOOP", Verb::noop},
+        {"noop whatever", Verb::noop},
+        {"QUIT", Verb::quit},
+        {"VRFY postmaster", Verb::vrfy},
+        {"EXPN list", Verb::expn},
+        {"HELP", Verb::help},
+        {"help mail", Verb::help},
+        {"StartTLS", Verb::starttls},
+        {"AUTH PLAIN", Verb::auth},
         {"XCLIENT ADDR=1.2.3.4", Verb::unknown},
         {"", Verb::unknown},
         {"MAILX FROM:<>", Verb::unknown},
@@ -54,8 +62,8 @@ TEST(SmtpCommand, ParsesMailAndRcptPaths) {
     const Case cases[] = {
         {"MAIL FROM:<alice@example.org>", Verb::mail, "alice@example.org", 0},
         {"MAIL FROM:<>", Verb::mail, "", 0},
-        {"mail from:<alice@EXAMPLE.org> SIZE=1000 BODY=8BITMIME", Verb::mail,
-         "alice@example.org", 2},
+        {"mail from:<alice@EXAMPLE.org> SIZE=1000 BODY=8BITMIME", Verb::mail, "alice@example.org",
+         2},
         // A space after the colon is common and tolerated.
         {"MAIL FROM: <alice@example.org>", Verb::mail, "alice@example.org", 0},
         {"MAIL FROM:  <alice@example.org>  SIZE=5  ", Verb::mail, "alice@example.org", 1},
@@ -239,8 +247,7 @@ TEST(SmtpCommand, RefusesBadMailParameters) {
         ASSERT_FALSE(params) << line;
         EXPECT_EQ(params.error().code, code) << line;
     }
-    const auto long_envid =
-        parse_command("MAIL FROM:<> ENVID=" + std::string(101, 'e'));
+    const auto long_envid = parse_command("MAIL FROM:<> ENVID=" + std::string(101, 'e'));
     ASSERT_TRUE(long_envid);
     EXPECT_FALSE(parse_mail_params(*long_envid));
 }

@@ -111,14 +111,11 @@ TEST(SmtpDataReader, SmugglingSequencesDoNotEndTheData) {
         std::string_view normalized; // what the fake end becomes in the body
     };
     const Case cases[] = {
-        {"\n.\n", "\r\n.\r\n"},
-        {"\r.\r", "\r\n.\r\n"},
-        {"\r\n.\n", "\r\n\r\n"},     // at a line start the dot is stuffing
-        {"\n.\r\n", "\r\n.\r\n"},    // after a bare LF the dot is literal
-        {"\r.\r\n", "\r\n.\r\n"},
-        {"\r\n.\r", "\r\n\r\n"},
-        {"\r\n.\r\r\n", "\r\n\r\n\r\n"},
-        {"\r\r.\r\n", "\r\n\r\n.\r\n"},
+        {"\n.\n", "\r\n.\r\n"},          {"\r.\r", "\r\n.\r\n"},
+        {"\r\n.\n", "\r\n\r\n"},  // at a line start the dot is stuffing
+        {"\n.\r\n", "\r\n.\r\n"}, // after a bare LF the dot is literal
+        {"\r.\r\n", "\r\n.\r\n"},        {"\r\n.\r", "\r\n\r\n"},
+        {"\r\n.\r\r\n", "\r\n\r\n\r\n"}, {"\r\r.\r\n", "\r\n\r\n.\r\n"},
         {"\n\r\n.\n", "\r\n\r\n\r\n"},
     };
     const std::string_view smuggled = "MAIL FROM:<admin@bank.example>\r\nRCPT TO:<victim@x.y>\r\n"

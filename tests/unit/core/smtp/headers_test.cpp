@@ -31,10 +31,10 @@ TEST(SmtpHeaders, NamesTheWithProtocol) {
         std::string_view name;
     };
     const Case cases[] = {
-        {false, false, false, false, "SMTP"},   {true, false, false, false, "ESMTP"},
-        {true, true, false, false, "ESMTPS"},   {true, false, true, false, "ESMTPA"},
-        {true, true, true, false, "ESMTPSA"},   {true, false, false, true, "LMTP"},
-        {true, true, false, true, "LMTPS"},     {true, false, true, true, "LMTPA"},
+        {false, false, false, false, "SMTP"}, {true, false, false, false, "ESMTP"},
+        {true, true, false, false, "ESMTPS"}, {true, false, true, false, "ESMTPA"},
+        {true, true, true, false, "ESMTPSA"}, {true, false, false, true, "LMTP"},
+        {true, true, false, true, "LMTPS"},   {true, false, true, true, "LMTPA"},
         {true, true, true, true, "LMTPSA"},
     };
     for (const auto& c : cases) {
@@ -70,10 +70,9 @@ TEST(SmtpHeaders, BuildsTheReceivedLine) {
     info.tls = false;
     info.authenticated = true;
     info.tls_info = "";
-    EXPECT_EQ(received_header(info),
-              "Received: from client.example.org ([IPv6:2001:db8::1])\r\n"
-              "\tby mx.example.net (mxd) with ESMTPA id 0c1d2e3f;\r\n"
-              "\tTue, 02 Jan 2024 15:04:05 +0000\r\n");
+    EXPECT_EQ(received_header(info), "Received: from client.example.org ([IPv6:2001:db8::1])\r\n"
+                                     "\tby mx.example.net (mxd) with ESMTPA id 0c1d2e3f;\r\n"
+                                     "\tTue, 02 Jan 2024 15:04:05 +0000\r\n");
 
     info.tls = true;
     info.tls_info = "TLSv1.3 TLS_AES_256_GCM_SHA384";

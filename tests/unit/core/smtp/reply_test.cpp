@@ -102,8 +102,8 @@ TEST(SmtpReply, ParsesReplyLines) {
         EXPECT_EQ(parsed->last, last);
         EXPECT_EQ(parsed->text, text);
     }
-    for (const std::string_view bad : {"", "25", "2500 x", "250x", "150 x", "650 x", "260 x",
-                                       "2a0 x", "abc"}) {
+    for (const std::string_view bad :
+         {"", "25", "2500 x", "250x", "150 x", "650 x", "260 x", "2a0 x", "abc"}) {
         EXPECT_FALSE(parse_reply_line(bad)) << bad;
     }
 }
@@ -114,7 +114,7 @@ TEST(SmtpReply, ExtractsEnhancedCodes) {
         {"5.7.11 Need TLS", 5, "5.7.11", "Need TLS"},
         {"4.123.456 x", 4, "4.123.456", "x"},
         {"2.0.0", 2, "2.0.0", ""},
-        {"5.1.1 No", 4, "", "5.1.1 No"},    // class must match the reply code
+        {"5.1.1 No", 4, "", "5.1.1 No"}, // class must match the reply code
         {"2.1 Ok", 2, "", "2.1 Ok"},
         {"2.1.0Ok", 2, "", "2.1.0Ok"},
         {"2.1234.0 x", 2, "", "2.1234.0 x"},

@@ -10,9 +10,15 @@ using namespace core::smtp;
 TEST(SmtpSasl, Base64MatchesRfc4648Vectors) {
     // RFC 4648 10.
     const std::pair<std::string_view, std::string_view> cases[] = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
-        {"Username:", "VXNlcm5hbWU6"}, {"Password:", "UGFzc3dvcmQ6"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
+        {"Username:", "VXNlcm5hbWU6"},
+        {"Password:", "UGFzc3dvcmQ6"},
         {std::string_view("\0\xff\xfe", 3), "AP/+"},
     };
     for (const auto& [raw, encoded] : cases) {
@@ -30,8 +36,8 @@ TEST(SmtpSasl, Base64MatchesRfc4648Vectors) {
 
 TEST(SmtpSasl, Base64DecodingIsStrict) {
     for (const std::string_view bad :
-         {"Zg", "Zg=", "Zg===", "Z===", "====", "Zm9v YmFy", "Zm9v\r\n", "Zm9-", "Zm9_", "Zh==",
-          "Zm9=", "Zm=v", "Zg==Zg==", "Zm9vYg=\n", "*"}) {
+         {"Zg", "Zg=", "Zg===", "Z===", "====", "Zm9v YmFy", "Zm9v\r\n", "Zm9-", "Zm9_",
+          "Zh==", "Zm9=", "Zm=v", "Zg==Zg==", "Zm9vYg=\n", "*"}) {
         const auto decoded = base64_decode(bad);
         EXPECT_FALSE(decoded) << bad;
         if (!decoded) {
@@ -54,8 +60,8 @@ TEST(SmtpSasl, ParsesAuthArguments) {
     ASSERT_TRUE(empty->initial_response);
     EXPECT_EQ(*empty->initial_response, "");
     EXPECT_TRUE(parse_auth_argument("SCRAM-SHA-256"));
-    for (const std::string_view bad : {"", "PL@IN", "PLAIN a b", "PLAIN ",
-                                       "ABCDEFGHIJKLMNOPQRSTU"}) {
+    for (const std::string_view bad :
+         {"", "PL@IN", "PLAIN a b", "PLAIN ", "ABCDEFGHIJKLMNOPQRSTU"}) {
         EXPECT_FALSE(parse_auth_argument(bad)) << bad;
     }
 }
@@ -88,11 +94,11 @@ TEST(SmtpSasl, DecodesAuthPlain) {
 TEST(SmtpSasl, RefusesBadAuthPlainWithoutLeakingThePassword) {
     const std::string password = "hunter2-very-secret";
     const std::string bad[] = {
-        base64_encode("alice" + password),                                   // no NUL
-        base64_encode(std::string("\0alice", 6) + password),                  // one NUL
+        base64_encode("alice" + password),                                            // no NUL
+        base64_encode(std::string("\0alice", 6) + password),                          // one NUL
         base64_encode(std::string("\0alice\0", 7) + password + std::string("\0", 1)), // three
-        base64_encode(std::string("\0\0", 2) + password),                     // empty authcid
-        base64_encode(std::string("\0alice\0", 7)),                           // empty password
+        base64_encode(std::string("\0\0", 2) + password), // empty authcid
+        base64_encode(std::string("\0alice\0", 7)),       // empty password
         base64_encode(std::string("\0alice\0", 7) + std::string(k_sasl_field_max + 1, 'p')),
         base64_encode(std::string(k_sasl_field_max + 1, 'z') + std::string("\0a\0", 3) + password),
         "not base64!" + password,
@@ -144,8 +150,7 @@ TEST(SmtpSasl, LoginExchangeCancelsAndRefuses) {
     }
     const std::string secret = "top secret";
     const std::string bad[] = {"", "%%%%", base64_encode(std::string("a\0b", 3)),
-                               base64_encode(std::string(k_sasl_field_max + 1, 'u')),
-                               secret + "="};
+                               base64_encode(std::string(k_sasl_field_max + 1, 'u')), secret + "="};
     for (const auto& input : bad) {
         LoginExchange login;
         ASSERT_TRUE(login.respond(base64_encode("alice")));
