@@ -3,6 +3,7 @@
 
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
+#include "core/rules/ruleset.hpp"
 #include "daemon/control/control_server.hpp"
 #include "daemon/queue/queue_service.hpp"
 #include "daemon/smtp/listener.hpp"
@@ -56,6 +57,11 @@ core::Result<void> Server::open() {
         return core::fail(queue.error().code, "queue in " + state.spool.string() + ": " + queue.error().message);
     }
     state.queue = std::move(*queue);
+    auto rules = core::rules::Ruleset::compile(state.config);
+    if (!rules) {
+        return core::fail(rules.error());
+    }
+    state.rules = std::make_shared<const core::rules::Ruleset>(std::move(*rules));
     MXD_TRY(m_impl->control.open(state.socket));
     MXD_TRY_ASSIGN(state.listeners, m_impl->listeners.open(state.config.listeners));
     return {};
@@ -91,7 +97,7 @@ int Server::run() {
     impl.signals.add(SIGHUP);
     impl.wait_for_signal();
     impl.control.start();
-    impl.listeners.start(impl.state.node);
+    impl.listeners.start(impl.state);
     impl.io.run();
     core::log::notice("mxd", "stopped");
     return 0;

@@ -17,6 +17,9 @@
 namespace mxd::queue {
 class QueueService;
 }
+namespace core::rules {
+class Ruleset;
+}
 
 // What the running daemon is, as the control handlers see it. Owned by mxd::Server and only
 // touched from the event loop thread.
@@ -50,6 +53,7 @@ struct RuntimeState {
     std::vector<gid_t> admin_gids;  // from `control group admin`
     std::unique_ptr<lookup::Tables> tables;  // opened from the configuration at start
     std::shared_ptr<queue::QueueService> queue;  // the spool's store and committer
+    std::shared_ptr<const core::rules::Ruleset> rules;  // the configuration's `match` rules
     std::function<void()> request_stop;  // asks the event loop to stop after the current reply
 };
 

@@ -2,6 +2,8 @@
 #include "daemon/smtp/listener.hpp"
 
 #include "core/util/log.hpp"
+#include "core/util/strings.hpp"
+#include "daemon/smtp/session.hpp"
 
 #include <asio.hpp>
 
@@ -78,9 +80,9 @@ struct Listeners::Impl : std::enable_shared_from_this<Listeners::Impl> {
     explicit Impl(asio::io_context& io_) : io(io_) {}
     asio::io_context& io;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-    std::string node;
+    std::vector<core::config::Listener> configs;  // the statement of each acceptor
 
-    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
+    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const SessionEnvironment> env);
 };
 
 Listeners::Listeners(asio::io_context& io) : m_impl(std::make_shared<Impl>(io)) {}
@@ -121,15 +123,26 @@ core::Result<std::vector<BoundListener>> Listeners::open(const std::vector<core:
             }
             bound.push_back({text, acceptor->local_endpoint().port(), "smtp"});
             m_impl->acceptors.push_back(std::move(acceptor));
+            m_impl->configs.push_back(listener);
         }
     }
     return bound;
 }
 
-void Listeners::start(std::string node) {
-    m_impl->node = std::move(node);
-    for (auto& acceptor : m_impl->acceptors) {
-        asio::co_spawn(m_impl->io, m_impl->accept_loop(*acceptor), asio::detached);
+void Listeners::start(RuntimeState& state) {
+    // `for local` matches the machine's names: its host name, localhost, and the names the
+    // listeners announce.
+    std::set<std::string> local_names{core::to_lower(state.node), "localhost", "localhost.localdomain"};
+    for (const auto& c : m_impl->configs) {
+        if (!c.hostname.empty()) {
+            local_names.insert(core::to_lower(c.hostname));
+        }
+    }
+    for (std::size_t i = 0; i < m_impl->acceptors.size(); ++i) {
+        const auto& config = m_impl->configs[i];
+        auto env = std::make_shared<const SessionEnvironment>(SessionEnvironment{
+            state, config, state.rules, config.hostname.empty() ? state.node : config.hostname, local_names});
+        asio::co_spawn(m_impl->io, m_impl->accept_loop(*m_impl->acceptors[i], std::move(env)), asio::detached);
     }
 }
 
@@ -140,7 +153,7 @@ void Listeners::close() {
     }
 }
 
-asio::awaitable<void> Listeners::Impl::accept_loop(tcp::acceptor& acceptor) {
+asio::awaitable<void> Listeners::Impl::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const SessionEnvironment> env) {
     auto self = shared_from_this();
     for (;;) {
         asio::error_code ec;
@@ -151,11 +164,7 @@ asio::awaitable<void> Listeners::Impl::accept_loop(tcp::acceptor& acceptor) {
         if (ec) {
             continue;
         }
-        // RFC 5321 3.1: a server that cannot serve answers 421 instead of its greeting.
-        const std::string reply = "421 4.3.2 " + node + " mxd accepts no mail yet\r\n";
-        socket.non_blocking(true, ec);
-        static_cast<void>(socket.write_some(asio::buffer(reply), ec));
-        static_cast<void>(socket.close(ec));
+        asio::co_spawn(io, run_session(std::move(socket), env), asio::detached);
     }
 }
 

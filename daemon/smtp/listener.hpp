@@ -31,8 +31,8 @@ public:
     // cannot be bound; an IPv6 address of `localhost` on a host without IPv6 is skipped.
     core::Result<std::vector<BoundListener>> open(const std::vector<core::config::Listener>& listeners);
 
-    // Starts accepting. Until the SMTP server lands, every session is answered with a 421.
-    void start(std::string node);
+    // Starts accepting; each client gets an SMTP session under `state`'s configuration.
+    void start(RuntimeState& state);
 
     // Closes every listening socket.
     void close();

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: ISC
+#include "daemon/smtp/session.hpp"
+
+#include "core/queue/store.hpp"
+#include "core/smtp/command.hpp"
+#include "core/smtp/data_reader.hpp"
+#include "core/smtp/headers.hpp"
+#include "core/smtp/reply.hpp"
+#include "core/util/log.hpp"
+#include "daemon/queue/queue_service.hpp"
+
+#include <ctime>
+#include <random>
+
+namespace mxd::smtp {
+
+namespace {
+
+namespace reply = core::smtp::reply;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// RFC 5321 4.5.3.2.7: a server should wait at least 5 minutes for the next command.
+constexpr std::chrono::minutes k_command_timeout{5};
+constexpr std::size_t k_read_chunk = 16384;
+
+std::string session_id() {
+    std::random_device random;
+    char id[17];
+    std::snprintf(id, sizeof id, "%08x%08x", random(), random());
+    return id;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket socket, std::shared_ptr<const SessionEnvironment> env)
+        : m_socket(std::move(socket)), m_timer(m_socket.get_executor()), m_env(std::move(env)), m_id(session_id()) {
+        asio::error_code ec;
+        const auto peer = m_socket.remote_endpoint(ec);
+        if (!ec) {
+            m_src = peer.address().to_string();
+            m_inet6 = peer.address().is_v6();
+        }
+    }
+
+    asio::awaitable<void> run();
+
+private:
+    struct Recipient {
+        core::smtp::Mailbox address;
+        std::string action;
+        core::smtp::RcptParams params;
+    };
+    struct Transaction {
+        core::smtp::Mailbox sender;
+        core::smtp::MailParams params;
+        std::vector<Recipient> rcpts;
+    };
+
+    // Handles one command line; false when the session must end after the output is flushed.
+    bool handle_line(std::string_view line);
+    void on_helo(const core::smtp::Command& command, bool extended);
+    void on_mail(const core::smtp::Command& command);
+    void on_rcpt(const core::smtp::Command& command);
+    asio::awaitable<void> finish_data();
+    void say(const core::smtp::Reply& r) { m_out += r.render(); }
+    asio::awaitable<bool> flush();
+    asio::awaitable<void> watchdog();
+    void trace(std::string_view event, core::log::Fields fields) {
+        MXD_TRACE(core::Subsystem::smtp, m_id, event, fields);
+    }
+
+    tcp::socket m_socket;
+    asio::steady_timer m_timer;
+    Clock::time_point m_deadline = Clock::now() + k_command_timeout;
+    std::shared_ptr<const SessionEnvironment> m_env;
+    std::string m_id;
+    std::string m_src;
+    bool m_inet6 = false;
+    std::string m_helo;
+    bool m_esmtp = false;
+    std::optional<Transaction> m_txn;
+    std::size_t m_messages = 0;
+    std::string m_out;
+    core::smtp::LineSplitter m_lines;
+    std::optional<core::smtp::DataReader> m_data;  // set while receiving DATA
+    std::string m_body;
+};
+
+asio::awaitable<bool> Session::flush() {
+    if (m_out.empty()) {
+        co_return true;
+    }
+    asio::error_code ec;
+    co_await asio::async_write(m_socket, asio::buffer(m_out), asio::redirect_error(asio::use_awaitable, ec));
+    m_out.clear();
+    co_return !ec;
+}
+
+asio::awaitable<void> Session::watchdog() {
+    auto self = shared_from_this();
+    while (m_socket.is_open()) {
+        m_timer.expires_at(m_deadline);
+        asio::error_code ec;
+        co_await m_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (m_socket.is_open() && Clock::now() >= m_deadline) {
+            core::log::info("smtp", "timeout", {{"session", m_id}, {"src", m_src}});
+            // Best effort: a client that stopped reading does not get to hold the session.
+            const auto text = reply::timeout(m_env->hostname).render();
+            m_socket.non_blocking(true, ec);
+            static_cast<void>(m_socket.write_some(asio::buffer(text), ec));
+            static_cast<void>(m_socket.close(ec));
+        }
+    }
+}
+
+asio::awaitable<void> Session::run() {
+    auto self = shared_from_this();
+    asio::co_spawn(m_socket.get_executor(), watchdog(), asio::detached);
+    core::log::info("smtp", "connected", {{"session", m_id}, {"address", m_src}});
+    if (m_env->state.paused.smtp) {
+        say(reply::unavailable(m_env->hostname));
+        co_await flush();
+        m_socket.close();
+        co_return;
+    }
+    say(reply::greeting(m_env->hostname));
+    std::array<char, k_read_chunk> chunk;
+    bool open = true;
+    while (open) {
+        // Answer everything already received before reading more: with PIPELINING the
+        // replies to a batch go out together (RFC 2920 3.1).
+        for (;;) {
+            if (m_data) {
+                const auto used = m_data->feed(m_lines.pending(), m_body);
+                m_lines.consume_pending(used);
+                if (!m_data->done()) {
+                    break;
+                }
+                co_await finish_data();
+                continue;
+            }
+            const auto line = m_lines.next();
+            if (line.status == core::smtp::LineStatus::incomplete) {
+                break;
+            }
+            if (line.status == core::smtp::LineStatus::too_long) {
+                say(reply::line_too_long());
+                continue;
+            }
+            if (!handle_line(line.text)) {
+                open = false;
+                break;
+            }
+        }
+        if (!co_await flush() || !open) {
+            break;
+        }
+        asio::error_code ec;
+        const auto n = co_await m_socket.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            break;
+        }
+        m_deadline = Clock::now() + k_command_timeout;
+        m_lines.append(std::string_view(chunk.data(), n));
+    }
+    asio::error_code ignored;
+    static_cast<void>(m_socket.close(ignored));
+    m_timer.cancel();
+    core::log::info("smtp", "disconnected", {{"session", m_id}, {"messages", m_messages}});
+}
+
+bool Session::handle_line(std::string_view line) {
+    trace("<<<", {{"line", line.substr(0, 5) == "AUTH " || line.substr(0, 5) == "auth " ? std::string("AUTH <redacted>")
+                                                                                    : std::string(line)}});
+    auto parsed = core::smtp::parse_command(line);
+    if (!parsed) {
+        if (parsed.error().code == core::Errc::invalid_argument) {
+            say(reply::line_too_long());
+        } else {
+            say(reply::syntax_error(parsed.error().message));
+        }
+        return true;
+    }
+    const auto& command = *parsed;
+    using core::smtp::Verb;
+    switch (command.verb) {
+    case Verb::helo:
+        on_helo(command, false);
+        return true;
+    case Verb::ehlo:
+        on_helo(command, true);
+        return true;
+    case Verb::mail:
+        on_mail(command);
+        return true;
+    case Verb::rcpt:
+        on_rcpt(command);
+        return true;
+    case Verb::data: {
+        if (!m_txn || m_txn->rcpts.empty()) {
+            say(reply::bad_sequence());
+            return true;
+        }
+        say(reply::start_data());
+        core::smtp::DataOptions options;
+        options.max_size = static_cast<std::uint64_t>(m_env->state.config.smtp.max_message_size);
+        m_data.emplace(options);
+        m_body.clear();
+        return true;
+    }
+    case Verb::rset:
+        m_txn.reset();
+        say(reply::ok());
+        return true;
+    case Verb::noop:
+        say(reply::ok());
+        return true;
+    case Verb::help:
+        say(core::smtp::Reply{214, "2.0.0", "This is mxd; see https://www.rfc-editor.org/rfc/rfc5321"});
+        return true;
+    case Verb::vrfy:
+        // RFC 5321 3.5.3: 252 says "cannot verify, but will accept and try".
+        say(core::smtp::Reply{252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery"});
+        return true;
+    case Verb::quit:
+        say(reply::closing());
+        return false;
+    case Verb::expn:
+    case Verb::bdat:
+    case Verb::starttls:
+    case Verb::auth:
+        say(reply::not_implemented());
+        return true;
+    case Verb::unknown:
+        say(reply::command_unrecognized());
+        return true;
+    }
+    return true;
+}
+
+void Session::on_helo(const core::smtp::Command& command, bool extended) {
+    m_helo = std::string(command.argument);
+    m_esmtp = extended;
+    m_txn.reset();
+    const std::string hello = m_env->hostname + " Hello " + m_helo + " [" + m_src + "], pleased to meet you";
+    if (!extended) {
+        say(core::smtp::Reply{250, "", hello});
+        return;
+    }
+    std::string lines = hello + "\n8BITMIME\nENHANCEDSTATUSCODES\nSIZE " +
+                        std::to_string(m_env->state.config.smtp.max_message_size) + "\nPIPELINING";
+    if (!m_env->listener.no_dsn) {
+        lines += "\nDSN";
+    }
+    lines += "\nHELP";
+    say(core::smtp::Reply{250, "", lines});
+}
+
+void Session::on_mail(const core::smtp::Command& command) {
+    if (m_helo.empty()) {
+        say(core::smtp::Reply{503, "5.5.1", "Polite people say HELO first"});
+        return;
+    }
+    if (m_txn) {
+        say(reply::bad_sequence());
+        return;
+    }
+    if (m_messages >= static_cast<std::size_t>(m_env->state.config.smtp.max_mails)) {
+        say(core::smtp::Reply{452, "4.5.3", "Too many messages for this session"});
+        return;
+    }
+    auto params = core::smtp::parse_mail_params(command);
+    if (!params) {
+        say(params.error().code == core::Errc::unsupported ? reply::parameters_unrecognized(params.error().message)
+                                                           : reply::syntax_error(params.error().message));
+        return;
+    }
+    if (params->size && *params->size > static_cast<std::uint64_t>(m_env->state.config.smtp.max_message_size)) {
+        say(reply::message_too_big());
+        return;
+    }
+    m_txn = Transaction{command.path, *params, {}};
+    say(reply::sender_ok());
+}
+
+void Session::on_rcpt(const core::smtp::Command& command) {
+    if (!m_txn) {
+        say(reply::bad_sequence());
+        return;
+    }
+    if (m_txn->rcpts.size() >= static_cast<std::size_t>(m_env->state.config.smtp.max_rcpt)) {
+        say(reply::too_many_recipients());
+        return;
+    }
+    auto params = core::smtp::parse_rcpt_params(command);
+    if (!params) {
+        say(params.error().code == core::Errc::unsupported ? reply::parameters_unrecognized(params.error().message)
+                                                           : reply::syntax_error(params.error().message));
+        return;
+    }
+    core::rules::Facts facts;
+    facts.src = m_src;
+    facts.helo = m_helo;
+    facts.tag = m_env->listener.tag;
+    facts.mail_from = m_txn->sender.to_string();
+    facts.rcpt_to = command.path.to_string();
+    facts.local_names = m_env->local_names;
+    auto& tables = *m_env->state.tables;
+    auto matched = m_env->rules->match(facts, [&tables](const std::string& name) { return tables.get(name); });
+    if (!matched) {
+        core::log::warning("smtp", "rules-failed", {{"session", m_id}, {"error", matched.error().message}});
+        say(reply::local_error());
+        return;
+    }
+    if (!*matched || m_env->rules->rule(**matched).reject) {
+        trace("rcpt-refused", {{"rcpt", facts.rcpt_to},
+                               {"rule", *matched ? core::rules::Ruleset::describe(m_env->rules->rule(**matched))
+                                                 : std::string("no rule matched")}});
+        say(reply::relay_denied());
+        return;
+    }
+    m_txn->rcpts.push_back(Recipient{command.path, m_env->rules->rule(**matched).action, *params});
+    say(reply::recipient_ok());
+}
+
+asio::awaitable<void> Session::finish_data() {
+    auto data = std::move(*m_data);
+    m_data.reset();
+    auto txn = std::move(*m_txn);
+    m_txn.reset();
+    if (data.status() == core::smtp::DataStatus::too_big) {
+        say(reply::message_too_big());
+        co_return;
+    }
+    if (data.status() != core::smtp::DataStatus::ok) {
+        say(reply::content_rejected("Message refused: malformed lines"));
+        co_return;
+    }
+    const auto& config = m_env->state.config;
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    core::queue::NewMessage message;
+    message.id = core::queue::MsgId::random();
+    message.created = now;
+    // RFC 5321 4.4: the trace line goes on top of what the client sent.
+    const auto hex = message.id.hex();
+    const auto single = txn.rcpts.size() == 1 ? txn.rcpts[0].address.to_string() : std::string{};
+    core::smtp::ReceivedInfo received;
+    received.helo = m_helo;
+    received.ip = m_src;
+    received.by_host = m_env->hostname;
+    received.esmtp = m_esmtp;
+    received.id = hex;
+    received.recipient = single;
+    received.date = static_cast<std::time_t>(now);
+    message.body = core::smtp::received_header(received);
+    message.body += m_body;
+    m_body.clear();
+    for (const auto& r : txn.rcpts) {
+        core::queue::Envelope e;
+        e.id = core::queue::EvpId::random(message.id);
+        e.origin = m_inet6 ? core::queue::Origin::inet6 : core::queue::Origin::inet4;
+        const auto* action = config.find_action(r.action);
+        e.type = action != nullptr && action->method == core::config::Action::Method::relay ? core::queue::DeliveryType::mta
+                                                                                            : core::queue::DeliveryType::mda;
+        e.sender = txn.sender.to_string();
+        e.rcpt = e.dest = r.address.to_string();
+        e.action = r.action;
+        e.helo = m_helo;
+        e.src = m_src;
+        e.tag = m_env->listener.tag;
+        e.created = now;
+        e.expires = now + (action != nullptr && action->ttl ? *action->ttl : config.queue.ttl);
+        e.next_try = now;
+        e.dsn_ret = txn.params.ret == core::smtp::Ret::full ? "FULL" : txn.params.ret == core::smtp::Ret::hdrs ? "HDRS" : "";
+        e.dsn_envid = txn.params.envid.value_or("");
+        e.dsn_orcpt = r.params.orcpt.value_or("");
+        message.envelopes.push_back(std::move(e));
+    }
+    const std::size_t size = message.body.size();
+    const std::size_t rcpts = message.envelopes.size();
+    const auto msgid = message.id.hex();
+    auto queue = m_env->state.queue;
+    auto committed = co_await queue->commit(std::move(message));
+    if (!committed) {
+        say(reply::local_error());
+        co_return;
+    }
+    ++m_messages;
+    core::log::info("smtp", "message", {{"session", m_id}, {"msgid", msgid}, {"size", size}, {"nrcpt", rcpts},
+                                        {"proto", m_esmtp ? "ESMTP" : "SMTP"}});
+    say(reply::message_accepted(msgid));
+}
+
+} // namespace
+
+asio::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const SessionEnvironment> env) {
+    auto session = std::make_shared<Session>(std::move(socket), std::move(env));
+    try {
+        co_await session->run();
+    } catch (const std::exception& e) {
+        // One session's failure never reaches the others (STYLE: nothing escapes a handler).
+        core::log::error("smtp", "session-failed", {{"error", e.what()}});
+    }
+}
+
+} // namespace mxd::smtp

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/config/config.hpp"
+#include "core/rules/ruleset.hpp"
+#include "daemon/state.hpp"
+
+#include <asio.hpp>
+
+#include <memory>
+#include <string>
+
+// One SMTP server session (OpenSMTPD smtp_session.c): the ESMTP dialogue of RFC 5321 with
+// PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES and DSN, rules checked at RCPT, and the
+// message committed to the queue before the 250 that ends DATA.
+namespace mxd::smtp {
+
+// What every session of a listener shares.
+struct SessionEnvironment {
+    RuntimeState& state;
+    const core::config::Listener& listener;
+    std::shared_ptr<const core::rules::Ruleset> rules;
+    std::string hostname;                 // the name in the greeting and Received lines
+    std::set<std::string> local_names;    // domains that `for local` matches
+};
+
+// Serves one client until QUIT, a timeout, an error or shutdown. Never throws.
+asio::awaitable<void> run_session(asio::ip::tcp::socket socket, std::shared_ptr<const SessionEnvironment> env);
+
+} // namespace mxd::smtp
