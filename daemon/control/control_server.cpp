@@ -236,11 +236,11 @@ asio::awaitable<void> ControlServer::Impl::serve(std::shared_ptr<Connection> con
             } else {
                 MXD_TRACE(core::Subsystem::control, {}, "request",
                           {{"uid", conn->peer.uid}, {"id", request->id}, {"cmd", request->cmd}});
-                const std::int64_t id = request->id;
-                Context context{state, conn->peer, workers, [conn, id](const nlohmann::json& item) -> asio::awaitable<bool> {
+                Context context{state, conn->peer, workers,
+                                [conn, stream_id = request->id](const nlohmann::json& item) -> asio::awaitable<bool> {
                     asio::error_code write_error;
-                    const auto line = core::protocol::encode_item(id, item);
-                    co_await asio::async_write(conn->socket, asio::buffer(line),
+                    const auto item_line = core::protocol::encode_item(stream_id, item);
+                    co_await asio::async_write(conn->socket, asio::buffer(item_line),
                                                asio::redirect_error(asio::use_awaitable, write_error));
                     // A client that reads its stream is not idle.
                     conn->deadline = Clock::now() + core::limits::k_control_idle_timeout;
