@@ -10,7 +10,6 @@
 #include "daemon/queue/queue_service.hpp"
 
 #include <ctime>
-#include <random>
 
 namespace mxd::smtp {
 
@@ -24,12 +23,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::minutes k_command_timeout{5};
 constexpr std::size_t k_read_chunk = 16384;
 
-std::string session_id() {
-    std::random_device random;
-    char id[17];
-    std::snprintf(id, sizeof id, "%08x%08x", random(), random());
-    return id;
-}
+// A random id for the session's log lines (an EvpId's hex form, which is random and 64 bits).
+std::string session_id() { return core::queue::EvpId::random(core::queue::MsgId::random()).hex(); }
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
