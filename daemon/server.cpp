@@ -64,6 +64,7 @@ core::Result<void> Server::open() {
     state.rules = std::make_shared<const core::rules::Ruleset>(std::move(*rules));
     MXD_TRY(m_impl->control.open(state.socket));
     MXD_TRY_ASSIGN(state.listeners, m_impl->listeners.open(state.config.listeners));
+    MXD_TRY(m_impl->listeners.load_tls(state.config));
     return {};
 }
 
@@ -97,7 +98,7 @@ int Server::run() {
     impl.signals.add(SIGHUP);
     impl.wait_for_signal();
     impl.control.start();
-    impl.listeners.start(impl.state);
+    impl.listeners.start(impl.state, impl.workers);
     impl.io.run();
     core::log::notice("mxd", "stopped");
     return 0;

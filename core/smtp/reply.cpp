@@ -162,6 +162,7 @@ Reply auth_failed() {
 Reply encryption_required() {
     return make(538, "5.7.11", "Encryption required for requested authentication mechanism");
 }
+Reply starttls_required() { return make(530, "5.7.0", "Must issue a STARTTLS command first"); }
 Reply no_such_user() {
     return make(550, "5.1.1", "Invalid recipient");
 }

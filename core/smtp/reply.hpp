@@ -90,6 +90,8 @@ Reply auth_required();
 Reply auth_failed();
 // 538 5.7.11 Encryption required for requested authentication mechanism.
 Reply encryption_required();
+// 530 5.7.0 Must issue a STARTTLS command first (RFC 3207 4: a tls-require listener).
+Reply starttls_required();
 // 550 5.1.1 Invalid recipient.
 Reply no_such_user();
 // 553 5.1.3 Invalid address syntax, with the parser's reason.

@@ -81,6 +81,7 @@ struct Listeners::Impl : std::enable_shared_from_this<Listeners::Impl> {
     asio::io_context& io;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     std::vector<core::config::Listener> configs;  // the statement of each acceptor
+    std::vector<std::shared_ptr<ServerTls>> tls;   // its TLS context, or null
 
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const SessionEnvironment> env);
 };
@@ -129,7 +130,17 @@ core::Result<std::vector<BoundListener>> Listeners::open(const std::vector<core:
     return bound;
 }
 
-void Listeners::start(RuntimeState& state) {
+core::Result<void> Listeners::load_tls(const core::config::Config& config) {
+    m_impl->tls.assign(m_impl->configs.size(), nullptr);
+    for (std::size_t i = 0; i < m_impl->configs.size(); ++i) {
+        if (m_impl->configs[i].tls != core::config::Listener::Tls::none) {
+            MXD_TRY_ASSIGN(m_impl->tls[i], ServerTls::create(config, m_impl->configs[i]));
+        }
+    }
+    return {};
+}
+
+void Listeners::start(RuntimeState& state, Workers& workers) {
     // `for local` matches the machine's names: its host name, localhost, and the names the
     // listeners announce.
     std::set<std::string> local_names{core::to_lower(state.node), "localhost", "localhost.localdomain"};
@@ -141,7 +152,8 @@ void Listeners::start(RuntimeState& state) {
     for (std::size_t i = 0; i < m_impl->acceptors.size(); ++i) {
         const auto& config = m_impl->configs[i];
         auto env = std::make_shared<const SessionEnvironment>(SessionEnvironment{
-            state, config, state.rules, config.hostname.empty() ? state.node : config.hostname, local_names});
+            state, config, state.rules, config.hostname.empty() ? state.node : config.hostname, local_names,
+            i < m_impl->tls.size() ? m_impl->tls[i] : nullptr, workers});
         asio::co_spawn(m_impl->io, m_impl->accept_loop(*m_impl->acceptors[i], std::move(env)), asio::detached);
     }
 }

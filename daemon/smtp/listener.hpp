@@ -12,6 +12,10 @@ namespace asio {
 class io_context;
 }
 
+namespace mxd {
+class Workers;
+}
+
 // The SMTP listening sockets of the configuration's `listen on` statements.
 namespace mxd::smtp {
 
@@ -31,8 +35,11 @@ public:
     // cannot be bound; an IPv6 address of `localhost` on a host without IPv6 is skipped.
     core::Result<std::vector<BoundListener>> open(const std::vector<core::config::Listener>& listeners);
 
+    // Loads the TLS certificates of the listeners that need them; fails naming the file.
+    core::Result<void> load_tls(const core::config::Config& config);
+
     // Starts accepting; each client gets an SMTP session under `state`'s configuration.
-    void start(RuntimeState& state);
+    void start(RuntimeState& state, Workers& workers);
 
     // Closes every listening socket.
     void close();

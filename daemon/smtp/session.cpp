@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: ISC
 #include "daemon/smtp/session.hpp"
 
+#include "core/auth/password.hpp"
 #include "core/queue/store.hpp"
+#include "core/smtp/sasl.hpp"
+#include "core/table/lookup.hpp"
 #include "core/smtp/command.hpp"
 #include "core/smtp/data_reader.hpp"
 #include "core/smtp/headers.hpp"
 #include "core/smtp/reply.hpp"
 #include "core/util/log.hpp"
+#include "core/util/strings.hpp"
 #include "daemon/queue/queue_service.hpp"
 
 #include <ctime>
@@ -52,8 +56,20 @@ private:
         std::vector<Recipient> rcpts;
     };
 
-    // Handles one command line; false when the session must end after the output is flushed.
-    bool handle_line(std::string_view line);
+    // What the read loop does after a line: go on, end the session, or an asynchronous step.
+    enum class After { carry_on, close, start_tls, check_password };
+
+    // Handles one line: a command, or a SASL response during AUTH.
+    After handle_line(std::string_view line);
+    After on_auth(std::string_view argument);
+    After on_auth_response(std::string_view line);
+    asio::awaitable<void> check_password();
+    asio::awaitable<bool> start_tls();
+    bool tls_offered() const {
+        return !m_tls && m_env->tls && (m_env->listener.tls == core::config::Listener::Tls::starttls ||
+                                        m_env->listener.tls == core::config::Listener::Tls::require);
+    }
+    bool auth_offered() const { return m_tls && m_env->listener.auth != core::config::Listener::Auth::none; }
     void on_helo(const core::smtp::Command& command, bool extended);
     void on_mail(const core::smtp::Command& command);
     void on_rcpt(const core::smtp::Command& command);
@@ -80,6 +96,14 @@ private:
     core::smtp::LineSplitter m_lines;
     std::optional<core::smtp::DataReader> m_data;  // set while receiving DATA
     std::string m_body;
+    std::unique_ptr<asio::ssl::stream<tcp::socket&>> m_tls;  // after STARTTLS, or from the start (smtps)
+    // AUTH in progress: which mechanism waits for a response, and what the client sent.
+    enum class AuthStep { none, plain, login };
+    AuthStep m_auth_step = AuthStep::none;
+    core::smtp::LoginExchange m_login;
+    std::string m_auth_try_user;
+    std::string m_auth_try_password;
+    std::optional<std::string> m_auth_user;
 };
 
 asio::awaitable<bool> Session::flush() {
@@ -87,7 +111,11 @@ asio::awaitable<bool> Session::flush() {
         co_return true;
     }
     asio::error_code ec;
-    co_await asio::async_write(m_socket, asio::buffer(m_out), asio::redirect_error(asio::use_awaitable, ec));
+    if (m_tls) {
+        co_await asio::async_write(*m_tls, asio::buffer(m_out), asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+        co_await asio::async_write(m_socket, asio::buffer(m_out), asio::redirect_error(asio::use_awaitable, ec));
+    }
     m_out.clear();
     co_return !ec;
 }
@@ -119,6 +147,10 @@ asio::awaitable<void> Session::run() {
         m_socket.close();
         co_return;
     }
+    if (m_env->listener.tls == core::config::Listener::Tls::smtps && !co_await start_tls()) {
+        m_socket.close();
+        co_return;
+    }
     say(reply::greeting(m_env->hostname));
     std::array<char, k_read_chunk> chunk;
     bool open = true;
@@ -143,8 +175,15 @@ asio::awaitable<void> Session::run() {
                 say(reply::line_too_long());
                 continue;
             }
-            if (!handle_line(line.text)) {
+            const auto after = handle_line(line.text);
+            if (after == After::close) {
                 open = false;
+                break;
+            }
+            if (after == After::check_password) {
+                co_await check_password();
+            } else if (after == After::start_tls) {
+                open = co_await start_tls();
                 break;
             }
         }
@@ -152,7 +191,12 @@ asio::awaitable<void> Session::run() {
             break;
         }
         asio::error_code ec;
-        const auto n = co_await m_socket.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+        std::size_t n = 0;
+        if (m_tls) {
+            n = co_await m_tls->async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+        } else {
+            n = co_await m_socket.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+        }
         if (ec) {
             break;
         }
@@ -165,9 +209,14 @@ asio::awaitable<void> Session::run() {
     core::log::info("smtp", "disconnected", {{"session", m_id}, {"messages", m_messages}});
 }
 
-bool Session::handle_line(std::string_view line) {
-    trace("<<<", {{"line", line.substr(0, 5) == "AUTH " || line.substr(0, 5) == "auth " ? std::string("AUTH <redacted>")
-                                                                                    : std::string(line)}});
+Session::After Session::handle_line(std::string_view line) {
+    if (m_auth_step != AuthStep::none) {
+        trace("<<<", {{"line", "<redacted>"}});
+        return on_auth_response(line);
+    }
+    // AUTH payloads never reach a trace or a log.
+    trace("<<<", {{"line", core::starts_with_nocase(line, "AUTH ") ? std::string(line.substr(0, 4)) + " <redacted>"
+                                                                  : std::string(line)}});
     auto parsed = core::smtp::parse_command(line);
     if (!parsed) {
         if (parsed.error().code == core::Errc::invalid_argument) {
@@ -175,63 +224,70 @@ bool Session::handle_line(std::string_view line) {
         } else {
             say(reply::syntax_error(parsed.error().message));
         }
-        return true;
+        return After::carry_on;
     }
     const auto& command = *parsed;
     using core::smtp::Verb;
     switch (command.verb) {
     case Verb::helo:
         on_helo(command, false);
-        return true;
+        return After::carry_on;
     case Verb::ehlo:
         on_helo(command, true);
-        return true;
+        return After::carry_on;
     case Verb::mail:
         on_mail(command);
-        return true;
+        return After::carry_on;
     case Verb::rcpt:
         on_rcpt(command);
-        return true;
+        return After::carry_on;
     case Verb::data: {
         if (!m_txn || m_txn->rcpts.empty()) {
             say(reply::bad_sequence());
-            return true;
+            return After::carry_on;
         }
         say(reply::start_data());
         core::smtp::DataOptions options;
         options.max_size = static_cast<std::uint64_t>(m_env->state.config.smtp.max_message_size);
         m_data.emplace(options);
         m_body.clear();
-        return true;
+        return After::carry_on;
     }
     case Verb::rset:
         m_txn.reset();
         say(reply::ok());
-        return true;
+        return After::carry_on;
     case Verb::noop:
         say(reply::ok());
-        return true;
+        return After::carry_on;
     case Verb::help:
         say(core::smtp::Reply{214, "2.0.0", "This is mxd; see https://www.rfc-editor.org/rfc/rfc5321"});
-        return true;
+        return After::carry_on;
     case Verb::vrfy:
         // RFC 5321 3.5.3: 252 says "cannot verify, but will accept and try".
         say(core::smtp::Reply{252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery"});
-        return true;
+        return After::carry_on;
     case Verb::quit:
         say(reply::closing());
-        return false;
+        return After::close;
+    case Verb::starttls:
+        if (!tls_offered()) {
+            say(m_tls ? reply::bad_sequence() : reply::not_implemented());
+            return After::carry_on;
+        }
+        say(reply::starttls_ready());
+        return After::start_tls;
+    case Verb::auth:
+        return on_auth(command.argument);
     case Verb::expn:
     case Verb::bdat:
-    case Verb::starttls:
-    case Verb::auth:
         say(reply::not_implemented());
-        return true;
+        return After::carry_on;
     case Verb::unknown:
         say(reply::command_unrecognized());
-        return true;
+        return After::carry_on;
     }
-    return true;
+    return After::carry_on;
 }
 
 void Session::on_helo(const core::smtp::Command& command, bool extended) {
@@ -248,6 +304,12 @@ void Session::on_helo(const core::smtp::Command& command, bool extended) {
     if (!m_env->listener.no_dsn) {
         lines += "\nDSN";
     }
+    if (tls_offered()) {
+        lines += "\nSTARTTLS";
+    }
+    if (auth_offered() && !m_auth_user) {
+        lines += "\nAUTH PLAIN LOGIN";
+    }
     lines += "\nHELP";
     say(core::smtp::Reply{250, "", lines});
 }
@@ -259,6 +321,14 @@ void Session::on_mail(const core::smtp::Command& command) {
     }
     if (m_txn) {
         say(reply::bad_sequence());
+        return;
+    }
+    if (m_env->listener.tls == core::config::Listener::Tls::require && !m_tls) {
+        say(reply::starttls_required());
+        return;
+    }
+    if (m_env->listener.auth == core::config::Listener::Auth::required && !m_auth_user) {
+        say(reply::auth_required());
         return;
     }
     if (m_messages >= static_cast<std::size_t>(m_env->state.config.smtp.max_mails)) {
@@ -298,6 +368,8 @@ void Session::on_rcpt(const core::smtp::Command& command) {
     facts.src = m_src;
     facts.helo = m_helo;
     facts.tag = m_env->listener.tag;
+    facts.tls = m_tls != nullptr;
+    facts.auth_user = m_auth_user;
     facts.mail_from = m_txn->sender.to_string();
     facts.rcpt_to = command.path.to_string();
     facts.local_names = m_env->local_names;
@@ -317,6 +389,131 @@ void Session::on_rcpt(const core::smtp::Command& command) {
     }
     m_txn->rcpts.push_back(Recipient{command.path, m_env->rules->rule(**matched).action, *params});
     say(reply::recipient_ok());
+}
+
+asio::awaitable<bool> Session::start_tls() {
+    if (!co_await flush()) {
+        co_return false;
+    }
+    // RFC 3207 6 (and CVE-2011-0411): anything the client pipelined after STARTTLS was sent in
+    // clear and must not be taken as a command of the protected session.
+    m_lines.reset();
+    m_tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(m_socket, m_env->tls->context());
+    asio::error_code ec;
+    co_await m_tls->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        core::log::info("smtp", "tls-failed", {{"session", m_id}, {"src", m_src}, {"error", ec.message()}});
+        co_return false;
+    }
+    trace("tls", {{"version", SSL_get_version(m_tls->native_handle())},
+                  {"cipher", SSL_get_cipher_name(m_tls->native_handle())}});
+    // RFC 3207 4.2: the session starts over; the client must say EHLO again.
+    m_helo.clear();
+    m_txn.reset();
+    co_return true;
+}
+
+Session::After Session::on_auth(std::string_view argument) {
+    if (!auth_offered() || m_auth_user || m_txn) {
+        say(m_tls || m_env->listener.auth == core::config::Listener::Auth::none ? reply::bad_sequence()
+                                                                                 : reply::encryption_required());
+        return After::carry_on;
+    }
+    auto parsed = core::smtp::parse_auth_argument(argument);
+    if (!parsed) {
+        say(reply::syntax_error("Invalid AUTH argument"));
+        return After::carry_on;
+    }
+    const auto mechanism = core::to_lower(parsed->mechanism);
+    if (mechanism == "plain") {
+        if (!parsed->initial_response) {
+            m_auth_step = AuthStep::plain;
+            say(reply::auth_challenge(""));
+            return After::carry_on;
+        }
+        return on_auth_response(*parsed->initial_response == "" ? "=" : *parsed->initial_response);
+    }
+    if (mechanism == "login") {
+        m_login = core::smtp::LoginExchange{};
+        m_auth_step = AuthStep::login;
+        if (parsed->initial_response) {
+            return on_auth_response(*parsed->initial_response);
+        }
+        say(reply::auth_challenge(m_login.prompt()));
+        return After::carry_on;
+    }
+    say(reply::auth_mechanism_unsupported());
+    return After::carry_on;
+}
+
+Session::After Session::on_auth_response(std::string_view line) {
+    const auto step = m_auth_step == AuthStep::none ? AuthStep::plain : m_auth_step;
+    m_auth_step = AuthStep::none;
+    if (core::smtp::is_cancel(line)) {
+        say(reply::auth_cancelled());
+        return After::carry_on;
+    }
+    if (step == AuthStep::plain) {
+        auto credentials = core::smtp::decode_plain(line == "=" ? std::string_view{} : line);
+        if (!credentials) {
+            say(reply::syntax_error("Invalid AUTH PLAIN response"));
+            return After::carry_on;
+        }
+        m_auth_try_user = credentials->authcid;
+        m_auth_try_password = credentials->password;
+        return After::check_password;
+    }
+    auto done = m_login.respond(line);
+    if (!done) {
+        say(done.error().code == core::Errc::invalid_argument ? reply::auth_cancelled()
+                                                              : reply::syntax_error("Invalid AUTH LOGIN response"));
+        return After::carry_on;
+    }
+    if (!*done) {
+        m_auth_step = AuthStep::login;
+        say(reply::auth_challenge(m_login.prompt()));
+        return After::carry_on;
+    }
+    m_auth_try_user = m_login.username();
+    m_auth_try_password = m_login.password();
+    return After::check_password;
+}
+
+asio::awaitable<void> Session::check_password() {
+    const auto& table_name = m_env->listener.auth_table;
+    auto table = table_name.empty() ? nullptr : m_env->state.tables->get(table_name);
+    auto user = std::move(m_auth_try_user);
+    auto password = std::move(m_auth_try_password);
+    m_auth_try_user.clear();
+    m_auth_try_password.clear();
+    // crypt(3) is slow by design: never on the event loop.
+    auto work = [table, user, password]() -> bool {
+        if (!table) {
+            return false;
+        }
+        auto found = core::table::lookup(*table, core::table::Service::credentials, user);
+        if (!found || !*found) {
+            return false;
+        }
+        // A credentials value is `hash`, or `user:hash` (table(5)).
+        std::string_view hash = (*found)->value;
+        if (const auto colon = hash.find(':'); colon != std::string_view::npos && hash.front() != '$') {
+            hash = hash.substr(colon + 1);
+        }
+        return core::auth::verify_password(password, hash);
+    };
+    const bool ok = co_await m_env->workers.run(std::move(work));
+    if (table_name.empty()) {
+        core::log::warning("smtp", "auth-refused", {{"session", m_id}, {"reason", "system passwords are not supported yet"}});
+    }
+    if (!ok) {
+        core::log::info("smtp", "auth-failed", {{"session", m_id}, {"src", m_src}, {"user", user}});
+        say(reply::auth_failed());
+        co_return;
+    }
+    core::log::info("smtp", "authenticated", {{"session", m_id}, {"user", user}});
+    m_auth_user = std::move(user);
+    say(reply::auth_ok());
 }
 
 asio::awaitable<void> Session::finish_data() {
@@ -345,6 +542,8 @@ asio::awaitable<void> Session::finish_data() {
     received.ip = m_src;
     received.by_host = m_env->hostname;
     received.esmtp = m_esmtp;
+    received.tls = m_tls != nullptr;
+    received.authenticated = m_auth_user.has_value();
     received.id = hex;
     received.recipient = single;
     received.date = static_cast<std::time_t>(now);
@@ -364,6 +563,10 @@ asio::awaitable<void> Session::finish_data() {
         e.helo = m_helo;
         e.src = m_src;
         e.tag = m_env->listener.tag;
+        if (m_auth_user) {
+            e.flags |= core::queue::k_flag_auth;
+            e.auth_user = *m_auth_user;
+        }
         e.created = now;
         e.expires = now + (action != nullptr && action->ttl ? *action->ttl : config.queue.ttl);
         e.next_try = now;

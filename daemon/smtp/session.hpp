@@ -3,7 +3,9 @@
 
 #include "core/config/config.hpp"
 #include "core/rules/ruleset.hpp"
+#include "daemon/smtp/tls.hpp"
 #include "daemon/state.hpp"
+#include "daemon/workers.hpp"
 
 #include <asio.hpp>
 
@@ -22,6 +24,8 @@ struct SessionEnvironment {
     std::shared_ptr<const core::rules::Ruleset> rules;
     std::string hostname;                 // the name in the greeting and Received lines
     std::set<std::string> local_names;    // domains that `for local` matches
+    std::shared_ptr<ServerTls> tls;       // for `tls`, `tls-require` and `smtps`; else null
+    Workers& workers;                     // password checks run there
 };
 
 // Serves one client until QUIT, a timeout, an error or shutdown. Never throws.

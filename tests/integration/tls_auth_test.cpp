@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: ISC
+// STARTTLS with a certificate made by `openssl req`, and AUTH PLAIN/LOGIN on a submission
+// listener whose credentials table holds a hash from `mxctl encrypt`.
+#include "tests/integration/daemon_fixture.hpp"
+
+#include <gmock/gmock.h>
+
+#include <fstream>
+
+using namespace mxd_test;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+class TlsAuth : public DaemonFixture {
+protected:
+    void SetUp() override {
+        DaemonFixture::SetUp();
+        const auto made = run({"openssl", "req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048", "-subj",
+                               "/CN=mx.example.org", "-keyout", (dir() / "mx.key").string(), "-out",
+                               (dir() / "mx.crt").string(), "-days", "30"});
+        ASSERT_EQ(made.status, 0) << made.err;
+        const auto hash = run({mxctl_binary(), "encrypt", "roger-secret"});
+        ASSERT_EQ(hash.status, 0);
+        std::ofstream(dir() / "creds") << "roger " << hash.out;
+        const auto d = dir().string();
+        std::ofstream(config_path(), std::ios::app)
+            << "pki mx.example.org cert \"" << d << "/mx.crt\"\n"
+            << "pki mx.example.org key \"" << d << "/mx.key\"\n"
+            << "table creds file:" << d << "/creds\n"
+            << "listen on 127.0.0.1 port 0 tls-require pki mx.example.org auth <creds> tag submission\n"
+            << "listen on 127.0.0.1 port 0 smtps pki mx.example.org\n"
+            << "action \"local\" mbox\n"
+            << "action \"out\" relay\n"
+            << "match from any for domain \"example.org\" action \"local\"\n"
+            << "match from any auth for any action \"out\"\n";
+    }
+    // The port of the submission listener (the fixture's own is the first).
+    int submission_port() {
+        const auto listeners = status()["listeners"];
+        return listeners.size() > 1 ? listeners[1]["port"].get<int>() : 0;
+    }
+    RunResult python(const std::string& script) {
+        return run({"python3", "-c",
+                    "import smtplib, ssl, sys\nPORT = " + std::to_string(submission_port()) +
+                        "\nctx = ssl.create_default_context(cafile='" + (dir() / "mx.crt").string() + "')\n" +
+                        "ctx.check_hostname = False\n" + script});
+    }
+};
+
+} // namespace
+
+TEST_F(TlsAuth, OpensslSeesTheCertificateAfterStarttls) {
+    ASSERT_TRUE(start());
+    const auto r = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(submission_port()),
+                        "-starttls", "smtp", "-servername", "mx.example.org", "-CAfile", (dir() / "mx.crt").string()},
+                       {.input = "QUIT\r\n"});
+    EXPECT_THAT(r.out, HasSubstr("CN = mx.example.org"));
+    EXPECT_THAT(r.out, HasSubstr("Verify return code: 0 (ok)"));
+    EXPECT_THAT(r.out, HasSubstr("TLSv1.3"));
+}
+
+TEST_F(TlsAuth, SmtpsGreetsInsideTls) {
+    ASSERT_TRUE(start());
+    const auto listeners = status()["listeners"];
+    ASSERT_EQ(listeners.size(), 3u);
+    const auto r = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(listeners[2]["port"].get<int>()),
+                        "-CAfile", (dir() / "mx.crt").string(), "-ign_eof"},
+                       {.input = "QUIT\r\n"});
+    EXPECT_THAT(r.out, HasSubstr("Verify return code: 0 (ok)"));
+    EXPECT_THAT(r.out, HasSubstr("220 "));
+    EXPECT_THAT(r.out, HasSubstr("221 "));
+}
+
+TEST_F(TlsAuth, AuthPlainOverTlsChecksTheHashFromEncrypt) {
+    ASSERT_TRUE(start());
+    const auto r = python(
+        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+        "s.ehlo('client.example.net')\n"
+        "print('AUTH' in s.ehlo_resp.decode())\n"  // not offered before TLS
+        "s.starttls(context=ctx)\n"
+        "s.ehlo('client.example.net')\n"
+        "print('AUTH PLAIN LOGIN' in s.ehlo_resp.decode())\n"
+        "try:\n"
+        "    s.login('roger', 'wrong')\n"
+        "except smtplib.SMTPAuthenticationError as e:\n"
+        "    print(e.smtp_code)\n"
+        "print(s.login('roger', 'roger-secret')[0])\n"
+        "s.sendmail('roger@example.org', ['friend@gmail.com'], 'Subject: out\\r\\n\\r\\nx\\r\\n')\n"
+        "s.quit()\n");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "False\nTrue\n535\n235\n");
+    const auto queue = mxctl({"show", "queue"});
+    EXPECT_THAT(queue.out, HasSubstr("|mta|auth|roger@example.org|friend@gmail.com|"));
+}
+
+TEST_F(TlsAuth, AuthLoginWorksToo) {
+    ASSERT_TRUE(start());
+    const auto r = python(
+        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+        "s.starttls(context=ctx)\n"
+        "s.ehlo('client.example.net')\n"
+        "s.user, s.password = 'roger', 'roger-secret'\n"
+        "print(s.auth('LOGIN', s.auth_login, initial_response_ok=False)[0])\n"
+        "s.quit()\n");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "235\n");
+}
+
+TEST_F(TlsAuth, BeforeTlsAuthAndMailAreRefused) {
+    ASSERT_TRUE(start());
+    const auto r = python(
+        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+        "s.ehlo('client.example.net')\n"
+        "print(s.docmd('AUTH PLAIN AHJvZ2VyAHJvZ2VyLXNlY3JldA==')[0])\n"
+        "print(s.docmd('MAIL FROM:<roger@example.org>')[0])\n"
+        "s.quit()\n");
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::istringstream codes(r.out);
+    int auth = 0, mail = 0;
+    codes >> auth >> mail;
+    EXPECT_TRUE(auth == 530 || auth == 538) << r.out;
+    EXPECT_EQ(mail, 530) << r.out;
+}
+
+TEST_F(TlsAuth, UnauthenticatedClientsCannotRelayAndPasswordsNeverReachTheLog) {
+    ASSERT_TRUE(start({"-T", "smtp"}));
+    const auto r = python(
+        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10, source_address=('127.0.0.2', 0))\n"
+        "s.starttls(context=ctx)\n"
+        "s.ehlo('client.example.net')\n"
+        "print(s.docmd('MAIL FROM:<x@example.net>')[0])\n"  // auth is required on this listener
+        "s.login('roger', 'roger-secret')\n"
+        "s.quit()\n");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "530\n");
+    const auto log = slurp(log_path());
+    EXPECT_THAT(log, HasSubstr("<redacted>"));
+    EXPECT_THAT(log, Not(HasSubstr("roger-secret")));
+    EXPECT_THAT(log, Not(HasSubstr("cm9nZXItc2VjcmV0")));  // base64 of the password
+    EXPECT_THAT(log, Not(HasSubstr("AHJvZ2VyAHJvZ2VyLXNlY3JldA")));
+}
