@@ -30,6 +30,13 @@ constexpr std::size_t k_read_chunk = 16384;
 // A random id for the session's log lines (an EvpId's hex form, which is random and 64 bits).
 std::string session_id() { return core::queue::EvpId::random(core::queue::MsgId::random()).hex(); }
 
+// The reply to a MAIL or RCPT parameter that parse_*_params refused: 555 for an unknown
+// keyword (RFC 5321 4.1.1.11), 501 for a bad value.
+core::smtp::Reply parameter_error(const core::Error& error) {
+    return error.code == core::Errc::unsupported ? reply::parameters_unrecognized(error.message)
+                                                 : reply::syntax_error(error.message);
+}
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket socket, std::shared_ptr<const SessionEnvironment> env)
@@ -337,8 +344,7 @@ void Session::on_mail(const core::smtp::Command& command) {
     }
     auto params = core::smtp::parse_mail_params(command);
     if (!params) {
-        say(params.error().code == core::Errc::unsupported ? reply::parameters_unrecognized(params.error().message)
-                                                           : reply::syntax_error(params.error().message));
+        say(parameter_error(params.error()));
         return;
     }
     if (params->size && *params->size > static_cast<std::uint64_t>(m_env->state.config.smtp.max_message_size)) {
@@ -360,8 +366,7 @@ void Session::on_rcpt(const core::smtp::Command& command) {
     }
     auto params = core::smtp::parse_rcpt_params(command);
     if (!params) {
-        say(params.error().code == core::Errc::unsupported ? reply::parameters_unrecognized(params.error().message)
-                                                           : reply::syntax_error(params.error().message));
+        say(parameter_error(params.error()));
         return;
     }
     core::rules::Facts facts;
