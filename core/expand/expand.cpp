@@ -64,8 +64,12 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
     return text.size() >= prefix.size() && to_lower(text.substr(0, prefix.size())) == prefix;
 }
 
-bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool is_alnum(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 
 // A failed lookup or read defers the recipient: OpenSMTPD answers LKA_TEMPFAIL ("424 4.2.4
 // Mailing list expansion problem") to any backend error during expansion.
@@ -109,25 +113,30 @@ std::optional<LocalUser> parse_userinfo(const std::string& name, std::string_vie
     unsigned long gid = 0;
     const auto uid_text = value.substr(0, first);
     const auto gid_text = value.substr(first + 1, second - first - 1);
-    const auto [uid_end, uid_ec] = std::from_chars(uid_text.data(), uid_text.data() + uid_text.size(), uid);
-    const auto [gid_end, gid_ec] = std::from_chars(gid_text.data(), gid_text.data() + gid_text.size(), gid);
+    const auto [uid_end, uid_ec] =
+        std::from_chars(uid_text.data(), uid_text.data() + uid_text.size(), uid);
+    const auto [gid_end, gid_ec] =
+        std::from_chars(gid_text.data(), gid_text.data() + gid_text.size(), gid);
     if (uid_ec != std::errc{} || uid_end != uid_text.data() + uid_text.size() || uid_text.empty() ||
         gid_ec != std::errc{} || gid_end != gid_text.data() + gid_text.size() || gid_text.empty() ||
         second + 1 >= value.size()) {
         return std::nullopt;
     }
-    return LocalUser{name, static_cast<uid_t>(uid), static_cast<gid_t>(gid), std::string(value.substr(second + 1))};
+    return LocalUser{name, static_cast<uid_t>(uid), static_cast<gid_t>(gid),
+                     std::string(value.substr(second + 1))};
 }
 
 // Where a target list came from, which decides whether `:include:` is honoured.
 enum class Includes { allowed, forbidden };
 
 class Expander {
-public:
-    explicit Expander(const Context& context) : m_context(context), m_delim(context.config.smtp.sub_addr_delim) {}
+  public:
+    explicit Expander(const Context& context)
+        : m_context(context), m_delim(context.config.smtp.sub_addr_delim) {}
 
     Result<Expansion> run(const Action& action, std::string_view recipient) {
-        m_out.steps.push_back("expand " + std::string(recipient) + " with action \"" + action.name + "\"");
+        m_out.steps.push_back("expand " + std::string(recipient) + " with action \"" + action.name +
+                              "\"");
         Node root;
         root.type = Node::Type::address;
         root.value = std::string(recipient);
@@ -141,19 +150,22 @@ public:
         }
         if (m_out.deliveries.empty()) {
             if (m_loop) {
-                return fail(Errc::invalid_argument, "expansion loop " + *m_loop + " leaves nothing to deliver");
+                return fail(Errc::invalid_argument,
+                            "expansion loop " + *m_loop + " leaves nothing to deliver");
             }
             // lka_resume(): "expanded to empty delivery list", 524 5.2.4.
-            return fail(Errc::invalid_argument, "expansion of " + std::string(recipient) + " gives no deliveries");
+            return fail(Errc::invalid_argument,
+                        "expansion of " + std::string(recipient) + " gives no deliveries");
         }
         return std::move(m_out);
     }
 
-private:
+  private:
     Result<void> expand_node(std::size_t index) {
         const Node& node = m_nodes[index];
         if (node.depth >= k_expand_depth_max) {
-            return fail(Errc::invalid_argument, "expansion deeper than " + std::to_string(k_expand_depth_max) +
+            return fail(Errc::invalid_argument, "expansion deeper than " +
+                                                    std::to_string(k_expand_depth_max) +
                                                     " levels at " + node_name(node));
         }
         switch (node.type) {
@@ -203,16 +215,19 @@ private:
         }
         if (!action->virtual_table.empty()) {
             MXD_TRY_ASSIGN(const auto table, find_table(action->virtual_table));
-            MXD_TRY_ASSIGN(const auto match,
-                           deferred(core::table::lookup_virtual(*table, address, m_delim),
-                                    "virtual lookup of " + address + " in <" + action->virtual_table + ">"));
+            MXD_TRY_ASSIGN(
+                const auto match,
+                deferred(core::table::lookup_virtual(*table, address, m_delim),
+                         "virtual lookup of " + address + " in <" + action->virtual_table + ">"));
             if (!match) {
                 // lka_expand(): "no aliases for virtual", a permanent failure.
-                return fail(Errc::not_found, "no virtual entry for " + address + " in <" + action->virtual_table + ">");
+                return fail(Errc::not_found, "no virtual entry for " + address + " in <" +
+                                                 action->virtual_table + ">");
             }
             log_lookup("virtual", address, match->key, match->value);
-            MXD_TRY_ASSIGN(const auto count, insert_values(match->value, index, "<" + action->virtual_table + ">",
-                                                           Includes::allowed));
+            MXD_TRY_ASSIGN(const auto count,
+                           insert_values(match->value, index, "<" + action->virtual_table + ">",
+                                         Includes::allowed));
             static_cast<void>(count); // a key with an empty value expands to nothing
             return {};
         }
@@ -239,8 +254,9 @@ private:
             MXD_TRY_ASSIGN(const auto match, lookup_user(*table, name, table_name));
             if (match) {
                 log_lookup(is_alias ? "alias" : "virtual", name, match->key, match->value);
-                MXD_TRY_ASSIGN(const auto count, insert_values(match->value, index, "<" + table_name + ">",
-                                                               Includes::allowed));
+                MXD_TRY_ASSIGN(
+                    const auto count,
+                    insert_values(match->value, index, "<" + table_name + ">", Includes::allowed));
                 static_cast<void>(count);
                 return {};
             }
@@ -248,7 +264,8 @@ private:
         // gilles+hackers -> gilles: the tag is not an alias key, so it names the mailbox's user.
         std::string user = name;
         std::string tag;
-        if (const auto pos = m_delim != '\0' ? name.find(m_delim) : std::string::npos; pos != std::string::npos) {
+        if (const auto pos = m_delim != '\0' ? name.find(m_delim) : std::string::npos;
+            pos != std::string::npos) {
             user = name.substr(0, pos);
             tag = name.substr(pos + 1);
         }
@@ -264,7 +281,8 @@ private:
             node.user = *info;
             node.subaddress = tag;
         }
-        // The user's own .forward names the user again: deliver (lka_expand "same user, submitting").
+        // The user's own .forward names the user again: deliver (lka_expand "same user,
+        // submitting").
         if (sameuser && m_nodes[*m_nodes[index].parent].forwarded) {
             return deliver_user(index);
         }
@@ -277,8 +295,8 @@ private:
         std::size_t count = 0;
         if (forward) {
             m_out.steps.push_back("forward " + user + " -> " + join(file_targets(*forward), ", "));
-            MXD_TRY_ASSIGN(count, insert_list(file_targets(*forward), index, "~" + user + "/.forward",
-                                              Includes::forbidden));
+            MXD_TRY_ASSIGN(count, insert_list(file_targets(*forward), index,
+                                              "~" + user + "/.forward", Includes::forbidden));
         }
         if (count != 0) {
             return {};
@@ -295,7 +313,8 @@ private:
         // commands or write files as root; both are deferred, not bounced, so that the
         // administrator can fix the configuration while the mail waits.
         if (action.method == Method::forward_only) {
-            return fail(Errc::temp_failure, node_name(node) + " on forward-only action \"" + action.name + "\"");
+            return fail(Errc::temp_failure,
+                        node_name(node) + " on forward-only action \"" + action.name + "\"");
         }
         if (node.type != Node::Type::error && parent.type == Node::Type::user && parent.realuser &&
             parent.user.uid == 0) {
@@ -306,7 +325,8 @@ private:
         switch (node.type) {
         case Node::Type::command:
         case Node::Type::file:
-            delivery.kind = node.type == Node::Type::command ? Delivery::Kind::command : Delivery::Kind::file;
+            delivery.kind =
+                node.type == Node::Type::command ? Delivery::Kind::command : Delivery::Kind::file;
             delivery.action = action.name;
             delivery.target = node.value;
             // A .forward's commands run as its owner; an alias's run as the action's `user`,
@@ -334,13 +354,13 @@ private:
         // lka_session_forward_reply(): with no (or an empty) .forward, forward-only defers and
         // expand-only, which has no delivery method of its own, fails permanently.
         if (action.method == Method::forward_only) {
-            return fail(Errc::temp_failure, "no .forward for user " + node.user.name + " on forward-only action \"" +
-                                                action.name + "\"");
+            return fail(Errc::temp_failure, "no .forward for user " + node.user.name +
+                                                " on forward-only action \"" + action.name + "\"");
         }
         if (action.method == Method::expand_only) {
             return fail(Errc::invalid_argument, "user " + node.user.name +
-                                                    " has no .forward and expand-only action \"" + action.name +
-                                                    "\" cannot deliver to a mailbox");
+                                                    " has no .forward and expand-only action \"" +
+                                                    action.name + "\" cannot deliver to a mailbox");
         }
         Delivery delivery;
         delivery.kind = Delivery::Kind::user;
@@ -354,7 +374,8 @@ private:
     Result<void> deliver(Delivery delivery) {
         if (m_out.deliveries.size() >= k_expand_deliveries_max) {
             return fail(Errc::invalid_argument, "expansion gives more than " +
-                                                    std::to_string(k_expand_deliveries_max) + " deliveries");
+                                                    std::to_string(k_expand_deliveries_max) +
+                                                    " deliveries");
         }
         m_out.steps.push_back("deliver " + delivery.describe());
         m_out.deliveries.push_back(std::move(delivery));
@@ -372,7 +393,8 @@ private:
             if (node.action == nullptr && node.type != Node::Type::address) {
                 node.action = up.action;
             }
-            node.sameuser = node.type == Node::Type::user && up.type == Node::Type::user && up.value == node.value;
+            node.sameuser = node.type == Node::Type::user && up.type == Node::Type::user &&
+                            up.value == node.value;
         }
         const std::string key = node_key(node);
         if (const auto seen = m_seen.find(key); seen != m_seen.end()) {
@@ -398,7 +420,8 @@ private:
             return {};
         }
         if (m_nodes.size() >= k_expand_nodes_max) {
-            return fail(Errc::invalid_argument, "expansion visits more than " + std::to_string(k_expand_nodes_max) +
+            return fail(Errc::invalid_argument, "expansion visits more than " +
+                                                    std::to_string(k_expand_nodes_max) +
                                                     " addresses");
         }
         m_seen.emplace(key, m_nodes.size());
@@ -424,13 +447,14 @@ private:
             }
         }
         key += '\n';
-        key += node.type == Node::Type::error ? std::to_string(node.code) + " " + node.value : node.value;
+        key += node.type == Node::Type::error ? std::to_string(node.code) + " " + node.value
+                                              : node.value;
         return key;
     }
 
     // Inserts the targets of a table value under `parent`; the number of targets.
-    Result<std::size_t> insert_values(const std::string& value, std::size_t parent, const std::string& source,
-                                      Includes includes) {
+    Result<std::size_t> insert_values(const std::string& value, std::size_t parent,
+                                      const std::string& source, Includes includes) {
         return insert_list(core::table::split_alias_value(value), parent, source, includes);
     }
 
@@ -453,12 +477,14 @@ private:
                 // aliases(5): an included file holds more targets. OpenSMTPD reads includes
                 // only from alias and virtual values, not from a .forward, and not nested.
                 if (includes == Includes::forbidden) {
-                    m_out.steps.push_back(":include:" + target->value + " in " + source + " ignored");
+                    m_out.steps.push_back(":include:" + target->value + " in " + source +
+                                          " ignored");
                     continue;
                 }
                 std::optional<std::string> text;
                 if (m_context.read_include) {
-                    MXD_TRY_ASSIGN(text, deferred(m_context.read_include(target->value), "reading " + target->value));
+                    MXD_TRY_ASSIGN(text, deferred(m_context.read_include(target->value),
+                                                  "reading " + target->value));
                 }
                 if (!text) {
                     m_out.steps.push_back("include " + target->value + ": no such file");
@@ -466,7 +492,8 @@ private:
                 }
                 const auto inner = file_targets(*text);
                 m_out.steps.push_back("include " + target->value + " -> " + join(inner, ", "));
-                MXD_TRY_ASSIGN(const auto added, insert_list(inner, parent, target->value, Includes::forbidden));
+                MXD_TRY_ASSIGN(const auto added,
+                               insert_list(inner, parent, target->value, Includes::forbidden));
                 count += added;
                 continue;
             }
@@ -510,7 +537,8 @@ private:
         return {};
     }
 
-    void log_lookup(std::string_view kind, const std::string& what, const std::string& key, const std::string& value) {
+    void log_lookup(std::string_view kind, const std::string& what, const std::string& key,
+                    const std::string& value) {
         std::string line(kind);
         line += " " + what;
         if (key != to_lower(what)) {
@@ -524,15 +552,20 @@ private:
     // `user+tag` first, then `user` (aliases_get()). Bare users do not fall through to the
     // virtual table's `@domain` and `@` catch-alls, which would swallow every local user name
     // the table itself produces.
-    Result<std::optional<core::table::Match>> lookup_user(const core::table::Table& table, const std::string& name,
+    Result<std::optional<core::table::Match>> lookup_user(const core::table::Table& table,
+                                                          const std::string& name,
                                                           const std::string& table_name) {
         const std::string what = "lookup of " + name + " in <" + table_name + ">";
-        MXD_TRY_ASSIGN(auto match, deferred(core::table::lookup(table, core::table::Service::alias, name), what));
+        MXD_TRY_ASSIGN(
+            auto match,
+            deferred(core::table::lookup(table, core::table::Service::alias, name), what));
         if (match) {
             return match;
         }
-        if (const auto pos = m_delim != '\0' ? name.find(m_delim) : std::string::npos; pos != std::string::npos) {
-            return deferred(core::table::lookup(table, core::table::Service::alias, name.substr(0, pos)), what);
+        if (const auto pos = m_delim != '\0' ? name.find(m_delim) : std::string::npos;
+            pos != std::string::npos) {
+            return deferred(
+                core::table::lookup(table, core::table::Service::alias, name.substr(0, pos)), what);
         }
         return std::optional<core::table::Match>{};
     }
@@ -540,7 +573,8 @@ private:
     // The action's userbase entry for `user` (default <getpwnam>); nullopt when unknown.
     Result<std::optional<LocalUser>> find_user(const Action& action, const std::string& user) {
         core::table::TablePtr table;
-        std::string table_name = action.userbase_table.empty() ? std::string("getpwnam") : action.userbase_table;
+        std::string table_name =
+            action.userbase_table.empty() ? std::string("getpwnam") : action.userbase_table;
         if (!action.userbase_table.empty()) {
             MXD_TRY_ASSIGN(table, find_table(action.userbase_table));
         } else {
@@ -549,15 +583,16 @@ private:
             }
             table = m_getpwnam;
         }
-        MXD_TRY_ASSIGN(const auto match, deferred(core::table::lookup(*table, core::table::Service::userinfo, user),
-                                                  "userinfo lookup of " + user + " in <" + table_name + ">"));
+        MXD_TRY_ASSIGN(const auto match,
+                       deferred(core::table::lookup(*table, core::table::Service::userinfo, user),
+                                "userinfo lookup of " + user + " in <" + table_name + ">"));
         if (!match) {
             return std::optional<LocalUser>{};
         }
         auto info = parse_userinfo(user, match->value);
         if (!info) {
-            return fail(Errc::temp_failure, "invalid userinfo \"" + match->value + "\" for " + user + " in <" +
-                                                table_name + ">");
+            return fail(Errc::temp_failure, "invalid userinfo \"" + match->value + "\" for " +
+                                                user + " in <" + table_name + ">");
         }
         return info;
     }
@@ -654,8 +689,8 @@ std::optional<Target> parse_target(std::string_view raw) {
     for (const std::string_view prefix : {":error:", "error:"}) {
         if (starts_with_nocase(text, prefix)) {
             const auto rest = text.substr(prefix.size());
-            if (rest.size() < 5 || (rest[0] != '4' && rest[0] != '5') || !is_digit(rest[1]) || !is_digit(rest[2]) ||
-                rest[3] != ' ' || !is_alnum(rest[4])) {
+            if (rest.size() < 5 || (rest[0] != '4' && rest[0] != '5') || !is_digit(rest[1]) ||
+                !is_digit(rest[2]) || rest[3] != ' ' || !is_alnum(rest[4])) {
                 return std::nullopt;
             }
             const int code = (rest[0] - '0') * 100 + (rest[1] - '0') * 10 + (rest[2] - '0');
@@ -669,7 +704,8 @@ std::optional<Target> parse_target(std::string_view raw) {
             return std::nullopt;
         }
         for (const char c : local) {
-            if (!is_alnum(c) && std::string_view("!#$%*/?|^{}`~&'+-=_.").find(c) == std::string_view::npos) {
+            if (!is_alnum(c) &&
+                std::string_view("!#$%*/?|^{}`~&'+-=_.").find(c) == std::string_view::npos) {
                 return std::nullopt;
             }
         }

@@ -50,16 +50,16 @@ struct Delivery {
     };
 
     Kind kind = Kind::user;
-    std::string action;         // the action that delivers it; empty for Kind::address and error
-    std::string recipient;      // the address it was expanded from (the envelope's destination)
-    LocalUser user;             // Kind::user: the mailbox owner
-    std::string subaddress;     // Kind::user: the `+tag` of the recipient, without the delimiter
-    std::string address;        // Kind::address and Kind::relay: user@domain
-    std::string target;         // Kind::command: the command line; Kind::file: the path
+    std::string action;     // the action that delivers it; empty for Kind::address and error
+    std::string recipient;  // the address it was expanded from (the envelope's destination)
+    LocalUser user;         // Kind::user: the mailbox owner
+    std::string subaddress; // Kind::user: the `+tag` of the recipient, without the delimiter
+    std::string address;    // Kind::address and Kind::relay: user@domain
+    std::string target;     // Kind::command: the command line; Kind::file: the path
     std::optional<LocalUser> run_as; // command/file from a .forward: its owner; nullopt: the
                                      // action's `user`, else mxd's unprivileged user
-    int code = 0;               // Kind::error: 4xx or 5xx
-    std::string text;           // Kind::error: the reply text after the code
+    int code = 0;                    // Kind::error: 4xx or 5xx
+    std::string text;                // Kind::error: the reply text after the code
 
     // The delivery in one line, for logs and tests: `user roger`, `command "|/bin/foo" as
     // roger`, `address a@b`, `relay a@b (action relay)`, `file /var/x`, `error 550 gone`.
@@ -79,7 +79,8 @@ struct Expansion {
 
 // Reads ~/.forward in `home` as user `uid`: its text, nullopt when there is none; an error
 // (the caller then answers with a temporary failure) when it exists but cannot be read.
-using ForwardReader = std::function<Result<std::optional<std::string>>(const std::string& home, uid_t uid)>;
+using ForwardReader =
+    std::function<Result<std::optional<std::string>>(const std::string& home, uid_t uid)>;
 // Reads an `:include:` file: its text, nullopt when it does not exist.
 using IncludeReader = std::function<Result<std::optional<std::string>>(const std::string& path)>;
 // Matches an address produced by expansion against the rules: the action of the matching
@@ -97,13 +98,14 @@ struct Context {
 };
 
 // Expands `recipient` (user@domain) with the action its rule chose. Fails with
-// Errc::not_found for an unknown user or an address no virtual entry matches;
-// Errc::invalid_argument for a loop that leaves nothing to deliver, an empty result, the depth
-// and size limits, or a user under a forward-only / expand-only action without a .forward
-// (expand-only); Errc::temp_failure for table and file errors, invalid table entries, and
-// what OpenSMTPD defers on (forward-only without a .forward, commands or files on a
-// forward-only action or in root's .forward).
-Result<Expansion> expand(const Context& context, const core::config::Action& action, std::string_view recipient);
+// Errc::not_found for an unknown user, an address no virtual entry matches, or an address the
+// router refuses; Errc::invalid_argument (a 5xx) for a loop that leaves nothing to deliver, an
+// empty result, the depth and size limits, and a user without a .forward on an expand-only
+// action; Errc::temp_failure (a 4xx) for table and file errors, invalid table entries, and what
+// OpenSMTPD defers: a user without a .forward on a forward-only action, a command, file or
+// error target on a forward-only action, a command or file in root's .forward.
+Result<Expansion> expand(const Context& context, const core::config::Action& action,
+                         std::string_view recipient);
 
 // One alias target (aliases(5)), parsed.
 struct Target {

@@ -54,7 +54,8 @@ struct World {
     const Action* route(const std::string& address) const {
         for (const auto& a : config.actions) {
             if (!a.virtual_table.empty()) {
-                const auto match = core::table::lookup_virtual(*tables.at(a.virtual_table), address, '+');
+                const auto match =
+                    core::table::lookup_virtual(*tables.at(a.virtual_table), address, '+');
                 if (match && *match) {
                     return &a;
                 }
@@ -64,20 +65,21 @@ struct World {
     }
 
     core::Result<Expansion> run(const std::string& action_name, const std::string& rcpt) const {
-        Context context{config,
-                        [this](const std::string& name) {
-                            const auto it = tables.find(name);
-                            return it == tables.end() ? nullptr : it->second;
-                        },
-                        [this](const std::string& home, uid_t) -> core::Result<std::optional<std::string>> {
-                            const auto it = forwards.find(home);
-                            return it == forwards.end() ? std::nullopt : std::optional<std::string>(it->second);
-                        },
-                        [this](const std::string& path) -> core::Result<std::optional<std::string>> {
-                            const auto it = includes.find(path);
-                            return it == includes.end() ? std::nullopt : std::optional<std::string>(it->second);
-                        },
-                        {}};
+        Context context{
+            config,
+            [this](const std::string& name) {
+                const auto it = tables.find(name);
+                return it == tables.end() ? nullptr : it->second;
+            },
+            [this](const std::string& home, uid_t) -> core::Result<std::optional<std::string>> {
+                const auto it = forwards.find(home);
+                return it == forwards.end() ? std::nullopt : std::optional<std::string>(it->second);
+            },
+            [this](const std::string& path) -> core::Result<std::optional<std::string>> {
+                const auto it = includes.find(path);
+                return it == includes.end() ? std::nullopt : std::optional<std::string>(it->second);
+            },
+            {}};
         if (with_router) {
             context.route = [this](const std::string& address) -> core::Result<const Action*> {
                 return route(address);
@@ -153,8 +155,9 @@ TEST(ExpandTarget, ParsesEachFormOfAliases5) {
 // The Sympa seed: `action "sympa" expand-only virtual <sympa>`.
 TEST(Expand, SympaVirtualPipeIsACommandWithItsArgument) {
     World w;
-    w.table("sympa", {{"list@mail.example.org", "\"| /usr/lib/sympa/libexec/queue list@mail.example.org\""},
-                      {"sympa-request@mail.example.org", "postmaster@"}});
+    w.table("sympa",
+            {{"list@mail.example.org", "\"| /usr/lib/sympa/libexec/queue list@mail.example.org\""},
+             {"sympa-request@mail.example.org", "postmaster@"}});
     w.action("sympa", Action::Method::expand_only).virtual_table = "sympa";
     auto r = w.run("sympa", "list@mail.example.org");
     ASSERT_TRUE(r) << r.error().message;
@@ -194,18 +197,22 @@ TEST(Expand, WikiVirtualUsersGiveLocalUsersAndExternalAddresses) {
     EXPECT_EQ(r->deliveries[0].recipient, "newsletters@personaldomain.org");
 
     // Without a router, an address goes back to the caller's rules, even in the same domain.
-    EXPECT_EQ(deliveries(w, "vmbox", "contact@businessname.com"), Lines{"address info@businessname.com"});
+    EXPECT_EQ(deliveries(w, "vmbox", "contact@businessname.com"),
+              Lines{"address info@businessname.com"});
 
     // With one, the chain continues in one expansion.
     w.with_router = true;
-    EXPECT_EQ(deliveries(w, "vmbox", "contact@businessname.com"), (Lines{"user roger", "user shirley"}));
+    EXPECT_EQ(deliveries(w, "vmbox", "contact@businessname.com"),
+              (Lines{"user roger", "user shirley"}));
     EXPECT_EQ(deliveries(w, "vmbox", "newsletters@personaldomain.org"),
               (Lines{"user roger", "relay roger.rulz@gmail.com (action relay)"}));
 }
 
 TEST(Expand, VirtualLookupOrderAndSubaddress) {
     World w;
-    w.table("v", {{"roger+lists@example.org", "shirley"}, {"roger", "roger"}, {"@example.org", "admin"}});
+    w.table(
+        "v",
+        {{"roger+lists@example.org", "shirley"}, {"roger", "roger"}, {"@example.org", "admin"}});
     w.action("v", Action::Method::maildir).virtual_table = "v";
     EXPECT_EQ(deliveries(w, "v", "roger+lists@example.org"), Lines{"user shirley"});
     EXPECT_EQ(deliveries(w, "v", "roger+other@example.org"), Lines{"user roger"});
@@ -226,7 +233,9 @@ TEST(Expand, LocalUserWithoutAliasTable) {
 
 TEST(Expand, AliasesRecurseAndSelfReferenceDelivers) {
     World w;
-    w.table("aliases", {{"postmaster", "root"}, {"root", "root, admin"}, {"webmaster", "postmaster, shirley"}});
+    w.table(
+        "aliases",
+        {{"postmaster", "root"}, {"root", "root, admin"}, {"webmaster", "postmaster, shirley"}});
     w.action("local", Action::Method::mbox).alias_table = "aliases";
     auto r = w.run("local", "webmaster@example.org");
     ASSERT_TRUE(r) << r.error().message;
@@ -240,7 +249,8 @@ TEST(Expand, AliasSubaddressFallsBackToTheUser) {
     w.table("aliases", {{"roger+spam", "/dev/null"}, {"shirley", "roger"}});
     w.action("local", Action::Method::mbox).alias_table = "aliases";
     EXPECT_EQ(deliveries(w, "local", "roger+spam@example.org"), Lines{"file /dev/null"});
-    EXPECT_EQ(deliveries(w, "local", "roger+news@example.org"), Lines{"user roger (subaddress news)"});
+    EXPECT_EQ(deliveries(w, "local", "roger+news@example.org"),
+              Lines{"user roger (subaddress news)"});
     EXPECT_EQ(deliveries(w, "local", "shirley+x@example.org"), Lines{"user roger"});
 }
 
@@ -291,7 +301,8 @@ TEST(Expand, SizeLimit) {
     auto r = w.run("local", "all@example.org");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, Errc::invalid_argument);
-    EXPECT_NE(r.error().message.find("more than 1000 deliveries"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("more than 1000 deliveries"), std::string::npos)
+        << r.error().message;
 }
 
 TEST(Expand, ErrorTargetCarriesCodeAndText) {
@@ -308,11 +319,13 @@ TEST(Expand, ErrorTargetCarriesCodeAndText) {
 TEST(Expand, IncludeFileExpandsAsAliasTargets) {
     World w;
     w.table("aliases", {{"staff", ":include:/etc/mail/staff, admin"}});
-    w.includes["/etc/mail/staff"] = "# the staff\nroger, shirley\nlist@elsewhere.net\n:include:/etc/mail/other\n";
+    w.includes["/etc/mail/staff"] =
+        "# the staff\nroger, shirley\nlist@elsewhere.net\n:include:/etc/mail/other\n";
     w.action("local", Action::Method::mbox).alias_table = "aliases";
     auto r = w.run("local", "staff@example.org");
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(described(*r), (Lines{"user roger", "user shirley", "address list@elsewhere.net", "user admin"}));
+    EXPECT_EQ(described(*r),
+              (Lines{"user roger", "user shirley", "address list@elsewhere.net", "user admin"}));
 }
 
 TEST(Expand, ForwardCommandRunsAsTheUser) {
@@ -321,7 +334,8 @@ TEST(Expand, ForwardCommandRunsAsTheUser) {
     w.action("local", Action::Method::mbox);
     auto r = w.run("local", "roger@example.org");
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(described(*r), (Lines{"user roger", "command \"|/usr/bin/vacation roger\" as roger"}));
+    EXPECT_EQ(described(*r),
+              (Lines{"user roger", "command \"|/usr/bin/vacation roger\" as roger"}));
     EXPECT_EQ(r->deliveries[1].run_as->uid, 1000u);
 }
 
@@ -382,5 +396,6 @@ TEST(Expand, InvalidAliasTargetDefers) {
 TEST(Expand, RelayActionPassesTheAddressThrough) {
     World w;
     w.action("relay", Action::Method::relay);
-    EXPECT_EQ(deliveries(w, "relay", "someone@elsewhere.net"), Lines{"relay someone@elsewhere.net (action relay)"});
+    EXPECT_EQ(deliveries(w, "relay", "someone@elsewhere.net"),
+              Lines{"relay someone@elsewhere.net (action relay)"});
 }
