@@ -399,3 +399,58 @@ TEST(Expand, RelayActionPassesTheAddressThrough) {
     EXPECT_EQ(deliveries(w, "relay", "someone@elsewhere.net"),
               Lines{"relay someone@elsewhere.net (action relay)"});
 }
+
+TEST(Expand, AddressLoopThroughTheRulesIsNamed) {
+    World w;
+    w.table("v", {{"a@example.org", "b@example.org"}, {"b@example.org", "a@example.org"}});
+    w.action("v", Action::Method::mbox).virtual_table = "v";
+    w.with_router = true;
+    auto r = w.run("v", "a@example.org");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::invalid_argument);
+    EXPECT_NE(r.error().message.find("a@example.org -> b@example.org -> a@example.org"),
+              std::string::npos)
+        << r.error().message;
+}
+
+TEST(Expand, RouterRefusalIsNotFound) {
+    World w;
+    w.table("v", {{"a@example.org", "someone@elsewhere.net"}});
+    w.action("v", Action::Method::mbox).virtual_table = "v";
+    w.with_router = true; // no "relay" action: the router refuses other domains
+    auto r = w.run("v", "a@example.org");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::not_found);
+}
+
+TEST(Expand, StepLogTellsWhatHappened) {
+    World w;
+    w.table("aliases", {{"root", "admin, |/usr/bin/foo"}});
+    w.forwards["/home/admin"] = "admin, admin@elsewhere.net";
+    w.action("local", Action::Method::mbox).alias_table = "aliases";
+    auto r = w.run("local", "root@example.org");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->steps, (Lines{
+                            "expand root@example.org with action \"local\"",
+                            "alias root -> admin, |/usr/bin/foo",
+                            "user admin (uid 1002, gid 1002, home /home/admin)",
+                            "forward admin -> admin, admin@elsewhere.net",
+                            "deliver command \"|/usr/bin/foo\"",
+                            "user admin (uid 1002, gid 1002, home /home/admin)",
+                            "deliver user admin",
+                            "address admin@elsewhere.net: back through the rules",
+                            "deliver address admin@elsewhere.net",
+                        }));
+}
+
+TEST(Expand, DefaultUserbaseIsGetpwnam) {
+    World w;
+    w.action("local", Action::Method::mbox).userbase_table.clear();
+    auto r = w.run("local", "root@example.org");
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->deliveries.size(), 1u);
+    EXPECT_EQ(r->deliveries[0].user.uid, 0u);
+    auto unknown = w.run("local", "no-such-user-mxd-test@example.org");
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code, Errc::not_found);
+}
