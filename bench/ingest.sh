@@ -35,7 +35,8 @@ rate() {
 cat > "$work/mxd.conf" <<CONF
 queue directory "$work/spool"
 listen on 127.0.0.1 port 0
-action "local" mbox
+table vusers { "@example.org" = root }
+action "local" mbox virtual <vusers>
 match from any for domain "example.org" action "local"
 smtp limit max-mails 100000
 CONF

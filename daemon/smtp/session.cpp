@@ -2,6 +2,8 @@
 #include "daemon/smtp/session.hpp"
 
 #include "core/auth/password.hpp"
+#include "core/expand/expand.hpp"
+#include "core/util/fs.hpp"
 #include "core/queue/store.hpp"
 #include "core/smtp/sasl.hpp"
 #include "core/table/lookup.hpp"
@@ -12,6 +14,8 @@
 #include "core/util/log.hpp"
 #include "core/util/strings.hpp"
 #include "daemon/queue/queue_service.hpp"
+
+#include <sys/stat.h>
 
 #include <ctime>
 
@@ -52,10 +56,15 @@ public:
     asio::awaitable<void> run();
 
 private:
+    // One envelope to be: where expansion says the message goes, and how.
+    struct Destination {
+        std::string dest;
+        std::string action;
+    };
     struct Recipient {
         core::smtp::Mailbox address;
-        std::string action;
         core::smtp::RcptParams params;
+        std::vector<Destination> destinations;
     };
     struct Transaction {
         core::smtp::Mailbox sender;
@@ -64,13 +73,14 @@ private:
     };
 
     // What the read loop does after a line: go on, end the session, or an asynchronous step.
-    enum class After { carry_on, close, start_tls, check_password };
+    enum class After { carry_on, close, start_tls, check_password, expand_recipient };
 
     // Handles one line: a command, or a SASL response during AUTH.
     After handle_line(std::string_view line);
     After on_auth(std::string_view argument);
     After on_auth_response(std::string_view line);
     asio::awaitable<void> check_password();
+    asio::awaitable<void> expand_recipient();
     asio::awaitable<bool> start_tls();
     bool tls_offered() const {
         return !m_tls && m_env->tls && (m_env->listener.tls == core::config::Listener::Tls::starttls ||
@@ -79,7 +89,7 @@ private:
     bool auth_offered() const { return m_tls && m_env->listener.auth != core::config::Listener::Auth::none; }
     void on_helo(const core::smtp::Command& command, bool extended);
     void on_mail(const core::smtp::Command& command);
-    void on_rcpt(const core::smtp::Command& command);
+    After on_rcpt(const core::smtp::Command& command);
     asio::awaitable<void> finish_data();
     void say(const core::smtp::Reply& r) { m_out += r.render(); }
     asio::awaitable<bool> flush();
@@ -111,6 +121,9 @@ private:
     std::string m_auth_try_user;
     std::string m_auth_try_password;
     std::optional<std::string> m_auth_user;
+    // RCPT accepted by the rules, waiting for its expansion (on a worker thread).
+    std::optional<Recipient> m_pending_rcpt;
+    std::string m_pending_action;
 };
 
 asio::awaitable<bool> Session::flush() {
@@ -189,6 +202,8 @@ asio::awaitable<void> Session::run() {
             }
             if (after == After::check_password) {
                 co_await check_password();
+            } else if (after == After::expand_recipient) {
+                co_await expand_recipient();
             } else if (after == After::start_tls) {
                 open = co_await start_tls();
                 break;
@@ -246,8 +261,7 @@ Session::After Session::handle_line(std::string_view line) {
         on_mail(command);
         return After::carry_on;
     case Verb::rcpt:
-        on_rcpt(command);
-        return After::carry_on;
+        return on_rcpt(command);
     case Verb::data: {
         if (!m_txn || m_txn->rcpts.empty()) {
             say(reply::bad_sequence());
@@ -355,19 +369,19 @@ void Session::on_mail(const core::smtp::Command& command) {
     say(reply::sender_ok());
 }
 
-void Session::on_rcpt(const core::smtp::Command& command) {
+Session::After Session::on_rcpt(const core::smtp::Command& command) {
     if (!m_txn) {
         say(reply::bad_sequence());
-        return;
+        return After::carry_on;
     }
     if (m_txn->rcpts.size() >= static_cast<std::size_t>(m_env->state.config.smtp.max_rcpt)) {
         say(reply::too_many_recipients());
-        return;
+        return After::carry_on;
     }
     auto params = core::smtp::parse_rcpt_params(command);
     if (!params) {
         say(parameter_error(params.error()));
-        return;
+        return After::carry_on;
     }
     core::rules::Facts facts;
     facts.src = m_src;
@@ -383,18 +397,143 @@ void Session::on_rcpt(const core::smtp::Command& command) {
     if (!matched) {
         core::log::warning("smtp", "rules-failed", {{"session", m_id}, {"error", matched.error().message}});
         say(reply::local_error());
-        return;
+        return After::carry_on;
     }
     if (!*matched || m_env->rules->rule(**matched).reject) {
         trace("rcpt-refused", {{"rcpt", facts.rcpt_to},
                                {"rule", *matched ? core::rules::Ruleset::describe(m_env->rules->rule(**matched))
                                                  : std::string("no rule matched")}});
         say(reply::relay_denied());
-        return;
+        return After::carry_on;
     }
-    m_txn->rcpts.push_back(Recipient{command.path, m_env->rules->rule(**matched).action, *params});
+    m_pending_rcpt = Recipient{command.path, *params, {}};
+    m_pending_action = m_env->rules->rule(**matched).action;
+    return After::expand_recipient;
+}
+
+namespace {
+
+// Reads a small file whole; nullopt when it does not exist.
+core::Result<std::optional<std::string>> read_optional(const std::string& path) {
+    auto text = core::fs::read_file(path, 1024 * 1024);
+    if (!text) {
+        if (text.error().code == core::Errc::not_found) {
+            return std::optional<std::string>{};
+        }
+        return core::fail(std::move(text).error());
+    }
+    return std::optional<std::string>{std::move(*text)};
+}
+
+// A ~/.forward is honoured only when its owner is the user (or root) and nobody else may
+// write it, as sendmail and OpenSMTPD require.
+core::Result<std::optional<std::string>> read_forward(const std::string& home, uid_t uid) {
+    const std::string path = home + "/.forward";
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {
+        return std::optional<std::string>{};
+    }
+    if ((st.st_uid != uid && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || !S_ISREG(st.st_mode)) {
+        core::log::warning("expand", "forward-ignored", {{"path", path}, {"reason", "unsafe owner or mode"}});
+        return std::optional<std::string>{};
+    }
+    return read_optional(path);
+}
+
+} // namespace
+
+asio::awaitable<void> Session::expand_recipient() {
+    auto recipient = std::move(*m_pending_rcpt);
+    m_pending_rcpt.reset();
+    const auto& config = m_env->state.config;
+    const auto* action = config.find_action(m_pending_action);
+    if (action == nullptr || !m_txn) {
+        say(reply::local_error());
+        co_return;
+    }
+    core::rules::Facts facts;
+    facts.src = m_src;
+    facts.helo = m_helo;
+    facts.tag = m_env->listener.tag;
+    facts.tls = m_tls != nullptr;
+    facts.auth_user = m_auth_user;
+    facts.mail_from = m_txn->sender.to_string();
+    facts.local_names = m_env->local_names;
+    auto env = m_env;
+    const std::string address = recipient.address.to_string();
+    // Table lookups and .forward files are blocking: the whole expansion runs on a worker.
+    auto work = [env, action, facts, address]() -> core::Result<core::expand::Expansion> {
+        auto& tables = *env->state.tables;
+        core::rules::TableResolver resolve = [&tables](const std::string& name) { return tables.get(name); };
+        core::expand::Context context{env->state.config, resolve, read_forward, read_optional,
+                                      [&](const std::string& next) -> core::Result<const core::config::Action*> {
+                                          auto f = facts;
+                                          f.rcpt_to = next;
+                                          MXD_TRY_ASSIGN(const auto m, env->rules->match(f, resolve));
+                                          if (!m || env->rules->rule(*m).reject) {
+                                              return static_cast<const core::config::Action*>(nullptr);
+                                          }
+                                          return env->state.config.find_action(env->rules->rule(*m).action);
+                                      }};
+        return core::expand::expand(context, *action, address);
+    };
+    auto expansion = co_await m_env->workers.run(std::move(work));
+    if (!expansion) {
+        const auto& e = expansion.error();
+        trace("expand-failed", {{"rcpt", address}, {"error", e.message}});
+        switch (e.code) {
+        case core::Errc::not_found:
+            say(core::smtp::Reply{550, "5.1.1", "Recipient rejected: " + e.message});
+            break;
+        case core::Errc::invalid_argument:
+            say(core::smtp::Reply{524, "5.2.4", "Mailing list expansion problem: " + e.message});
+            break;
+        default:
+            say(core::smtp::Reply{451, "4.2.4", "Temporary failure in expansion, try again later"});
+        }
+        co_return;
+    }
+    for (const auto& step : expansion->steps) {
+        MXD_TRACE(core::Subsystem::expand, m_id, "step", {{"rcpt", address}, {"step", step}});
+    }
+    if (const auto* error = expansion->first_error()) {
+        say(core::smtp::Reply{error->code, "", error->text});
+        co_return;
+    }
+    for (const auto& d : expansion->deliveries) {
+        using Kind = core::expand::Delivery::Kind;
+        std::string dest;
+        switch (d.kind) {
+        case Kind::user:
+            dest = d.user.name;
+            break;
+        case Kind::address:
+        case Kind::relay:
+            dest = d.address;
+            break;
+        case Kind::command:
+            dest = "|" + d.target;
+            break;
+        case Kind::file:
+            dest = d.target;
+            break;
+        case Kind::error:
+            continue;
+        }
+        recipient.destinations.push_back(Destination{dest, d.action.empty() ? m_pending_action : d.action});
+    }
+    if (recipient.destinations.empty()) {
+        say(core::smtp::Reply{550, "5.1.1", "Recipient rejected: nothing to deliver"});
+        co_return;
+    }
+    if (!m_txn) {
+        say(reply::bad_sequence());
+        co_return;
+    }
+    m_txn->rcpts.push_back(std::move(recipient));
     say(reply::recipient_ok());
 }
+
 
 asio::awaitable<bool> Session::start_tls() {
     if (!co_await flush()) {
@@ -556,29 +695,35 @@ asio::awaitable<void> Session::finish_data() {
     message.body += m_body;
     m_body.clear();
     for (const auto& r : txn.rcpts) {
-        core::queue::Envelope e;
-        e.id = core::queue::EvpId::random(message.id);
-        e.origin = m_inet6 ? core::queue::Origin::inet6 : core::queue::Origin::inet4;
-        const auto* action = config.find_action(r.action);
-        e.type = action != nullptr && action->method == core::config::Action::Method::relay ? core::queue::DeliveryType::mta
-                                                                                            : core::queue::DeliveryType::mda;
-        e.sender = txn.sender.to_string();
-        e.rcpt = e.dest = r.address.to_string();
-        e.action = r.action;
-        e.helo = m_helo;
-        e.src = m_src;
-        e.tag = m_env->listener.tag;
-        if (m_auth_user) {
-            e.flags |= core::queue::k_flag_auth;
-            e.auth_user = *m_auth_user;
+        for (const auto& d : r.destinations) {
+            core::queue::Envelope e;
+            e.id = core::queue::EvpId::random(message.id);
+            e.origin = m_inet6 ? core::queue::Origin::inet6 : core::queue::Origin::inet4;
+            const auto* action = config.find_action(d.action);
+            e.type = action != nullptr && action->method == core::config::Action::Method::relay
+                         ? core::queue::DeliveryType::mta
+                         : core::queue::DeliveryType::mda;
+            e.sender = txn.sender.to_string();
+            e.rcpt = r.address.to_string();
+            e.dest = d.dest;
+            e.action = d.action;
+            e.helo = m_helo;
+            e.src = m_src;
+            e.tag = m_env->listener.tag;
+            if (m_auth_user) {
+                e.flags |= core::queue::k_flag_auth;
+                e.auth_user = *m_auth_user;
+            }
+            e.created = now;
+            e.expires = now + (action != nullptr && action->ttl ? *action->ttl : config.queue.ttl);
+            e.next_try = now;
+            e.dsn_ret = txn.params.ret == core::smtp::Ret::full ? "FULL"
+                        : txn.params.ret == core::smtp::Ret::hdrs ? "HDRS"
+                                                                  : "";
+            e.dsn_envid = txn.params.envid.value_or("");
+            e.dsn_orcpt = r.params.orcpt.value_or("");
+            message.envelopes.push_back(std::move(e));
         }
-        e.created = now;
-        e.expires = now + (action != nullptr && action->ttl ? *action->ttl : config.queue.ttl);
-        e.next_try = now;
-        e.dsn_ret = txn.params.ret == core::smtp::Ret::full ? "FULL" : txn.params.ret == core::smtp::Ret::hdrs ? "HDRS" : "";
-        e.dsn_envid = txn.params.envid.value_or("");
-        e.dsn_orcpt = r.params.orcpt.value_or("");
-        message.envelopes.push_back(std::move(e));
     }
     const std::size_t size = message.body.size();
     const std::size_t rcpts = message.envelopes.size();

@@ -21,7 +21,8 @@ namespace {
 class Crash : public DaemonFixture {
 protected:
     std::string extra_config() const override {
-        return "action \"local\" mbox\n"
+        return "table vusers { \"@example.org\" = root }\n"
+               "action \"local\" mbox virtual <vusers>\n"
                "match from any for domain \"example.org\" action \"local\"\n";
     }
 };

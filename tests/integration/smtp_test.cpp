@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 
+#include <map>
 #include <sstream>
 
 using namespace mxd_test;
@@ -16,8 +17,10 @@ namespace {
 class Smtp : public DaemonFixture {
 protected:
     std::string extra_config() const override {
+        // Every address of the domains is the local user root, so that expansion finds a user.
         return "table vdoms { example.org, example.net }\n"
-               "action \"local\" mbox\n"
+               "table vusers { \"@example.org\" = root, \"@example.net\" = root }\n"
+               "action \"local\" mbox virtual <vusers>\n"
                "action \"out\" relay\n"
                "match from any for domain <vdoms> action \"local\"\n"
                "match from local for any action \"out\"\n";
@@ -56,6 +59,7 @@ TEST_F(Smtp, SmtplibSessionIsQueuedWithOneEnvelopePerRecipient) {
         rcpts.insert(e["rcpt"]);
         EXPECT_EQ(e["sender"], "alice@sender.net");
         EXPECT_EQ(e["action"], "local");
+        EXPECT_EQ(e["dest"], "root") << "expanded through the virtual table";
         EXPECT_EQ(e["msgid"], envelopes[0]["msgid"]) << "one message, stored once";
     }
     EXPECT_EQ(rcpts, (std::set<std::string>{"bob@example.org", "carol@example.net"}));
@@ -121,4 +125,48 @@ TEST_F(Smtp, BadCommandsGetErrorsAndTheSessionGoesOn) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "503\n503\n500\n552\n501\n500\n503\n250 250 252\n");
     EXPECT_EQ(mxctl({"show", "status"}).status, 0);
+}
+
+namespace {
+
+// Seed 000's shape: list addresses map to pipes into Sympa's queue program.
+class SmtpExpansion : public Smtp {
+protected:
+    std::string extra_config() const override {
+        return "table lists { \"test@mail.example.org\" = \"| /usr/lib/sympa/libexec/queue test@mail.example.org\","
+               " \"test-owner@mail.example.org\" = \"postmaster@\" }\n"
+               "table postmasters { \"postmaster@mail.example.org\" = root }\n"
+               "action \"lists\" mda \"/bin/true\" virtual <lists>\n"
+               "action \"local\" mbox virtual <postmasters>\n"
+               "match from any for any rcpt-to <postmasters> action \"local\"\n"
+               "match from any for domain \"mail.example.org\" action \"lists\"\n";
+    }
+};
+
+} // namespace
+
+TEST_F(SmtpExpansion, SympaListAddressesExpandToPipesAndChains) {
+    ASSERT_TRUE(start({"-T", "expand"}));
+    const auto r = python(
+        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+        "s.ehlo('client.example.net')\n"
+        "s.mail('alice@sender.net')\n"
+        "print(s.rcpt('test@mail.example.org')[0])\n"
+        "print(s.rcpt('test-owner@mail.example.org')[0])\n"
+        "print(s.rcpt('nosuchlist@mail.example.org')[0])\n"
+        "print(s.data('Subject: list\\r\\n\\r\\nhello list\\r\\n')[0])\n"
+        "s.quit()\n");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "250\n250\n550\n250\n");
+    std::map<std::string, json> by_rcpt;
+    for (const auto& e : queue()) {
+        by_rcpt[e["rcpt"]] = e;
+    }
+    ASSERT_EQ(by_rcpt.size(), 2u);
+    EXPECT_EQ(by_rcpt["test@mail.example.org"]["dest"], "|/usr/lib/sympa/libexec/queue test@mail.example.org");
+    EXPECT_EQ(by_rcpt["test@mail.example.org"]["action"], "lists");
+    // `postmaster@` means postmaster at the list's domain, which goes through the rules again.
+    EXPECT_EQ(by_rcpt["test-owner@mail.example.org"]["dest"], "root");
+    EXPECT_EQ(by_rcpt["test-owner@mail.example.org"]["action"], "local");
+    EXPECT_THAT(slurp(log_path()), HasSubstr(" expand step rcpt=test@mail.example.org "));
 }
