@@ -90,6 +90,8 @@ private:
     void on_helo(const core::smtp::Command& command, bool extended);
     void on_mail(const core::smtp::Command& command);
     After on_rcpt(const core::smtp::Command& command);
+    // What the rules know of this session and transaction, for recipient `rcpt_to`.
+    core::rules::Facts rule_facts(std::string rcpt_to) const;
     asio::awaitable<void> finish_data();
     void say(const core::smtp::Reply& r) { m_out += r.render(); }
     asio::awaitable<bool> flush();
@@ -369,6 +371,19 @@ void Session::on_mail(const core::smtp::Command& command) {
     say(reply::sender_ok());
 }
 
+core::rules::Facts Session::rule_facts(std::string rcpt_to) const {
+    core::rules::Facts facts;
+    facts.src = m_src;
+    facts.helo = m_helo;
+    facts.tag = m_env->listener.tag;
+    facts.tls = m_tls != nullptr;
+    facts.auth_user = m_auth_user;
+    facts.mail_from = m_txn ? m_txn->sender.to_string() : std::string{};
+    facts.rcpt_to = std::move(rcpt_to);
+    facts.local_names = m_env->local_names;
+    return facts;
+}
+
 Session::After Session::on_rcpt(const core::smtp::Command& command) {
     if (!m_txn) {
         say(reply::bad_sequence());
@@ -383,15 +398,7 @@ Session::After Session::on_rcpt(const core::smtp::Command& command) {
         say(parameter_error(params.error()));
         return After::carry_on;
     }
-    core::rules::Facts facts;
-    facts.src = m_src;
-    facts.helo = m_helo;
-    facts.tag = m_env->listener.tag;
-    facts.tls = m_tls != nullptr;
-    facts.auth_user = m_auth_user;
-    facts.mail_from = m_txn->sender.to_string();
-    facts.rcpt_to = command.path.to_string();
-    facts.local_names = m_env->local_names;
+    auto facts = rule_facts(command.path.to_string());
     auto& tables = *m_env->state.tables;
     auto matched = m_env->rules->match(facts, [&tables](const std::string& name) { return tables.get(name); });
     if (!matched) {
@@ -451,14 +458,7 @@ asio::awaitable<void> Session::expand_recipient() {
         say(reply::local_error());
         co_return;
     }
-    core::rules::Facts facts;
-    facts.src = m_src;
-    facts.helo = m_helo;
-    facts.tag = m_env->listener.tag;
-    facts.tls = m_tls != nullptr;
-    facts.auth_user = m_auth_user;
-    facts.mail_from = m_txn->sender.to_string();
-    facts.local_names = m_env->local_names;
+    const auto facts = rule_facts({});
     auto env = m_env;
     const std::string address = recipient.address.to_string();
     // Table lookups and .forward files are blocking: the whole expansion runs on a worker.
