@@ -446,6 +446,12 @@ std::string to_canonical(const Config& c) {
     if (c.smtp.max_rcpt != d.smtp.max_rcpt) {
         out << "smtp limit max-rcpt " << c.smtp.max_rcpt << '\n';
     }
+    if (c.smtp.max_sessions != d.smtp.max_sessions) {
+        out << "smtp limit max-sessions " << c.smtp.max_sessions << '\n';
+    }
+    if (c.smtp.max_sessions_per_client != d.smtp.max_sessions_per_client) {
+        out << "smtp limit max-sessions-per-client " << c.smtp.max_sessions_per_client << '\n';
+    }
     if (c.smtp.max_message_size != d.smtp.max_message_size) {
         out << "smtp max-message-size " << format_size(c.smtp.max_message_size) << '\n';
     }

@@ -186,6 +186,8 @@ struct Rule {
 struct SmtpOptions {
     long long max_mails = 100;
     long long max_rcpt = 1000;
+    long long max_sessions = 1000;           // mxd extension: sessions at once, all clients
+    long long max_sessions_per_client = 100; // mxd extension: sessions at once from one address
     long long max_message_size = 35LL * 1024 * 1024;
     char sub_addr_delim = '+';
     std::string ciphers = "HIGH:!aNULL:!MD5";

@@ -143,6 +143,8 @@ inline constexpr std::array k_keywords = {
     // limit keys
     Keyword{"max-mails", KeywordGroup::limit},
     Keyword{"max-rcpt", KeywordGroup::limit},
+    Keyword{"max-sessions", KeywordGroup::limit},
+    Keyword{"max-sessions-per-client", KeywordGroup::limit},
     Keyword{"max-session", KeywordGroup::limit},
     Keyword{"max-session-per-user", KeywordGroup::limit},
     Keyword{"task-hiwat", KeywordGroup::limit},

@@ -1528,15 +1528,19 @@ void Parser::smtp_statement() {
     take();
     if (accept("limit")) {
         if (at_eol()) {
-            fail(cur(), "smtp limit needs max-mails or max-rcpt");
+            fail(cur(), "smtp limit needs max-mails, max-rcpt, max-sessions or max-sessions-per-client");
         }
         while (!at_eol()) {
             if (accept("max-mails")) {
                 m_config.smtp.max_mails = number("max-mails", 1, 1000000000);
             } else if (accept("max-rcpt")) {
                 m_config.smtp.max_rcpt = number("max-rcpt", 1, 1000000000);
+            } else if (accept("max-sessions")) {
+                m_config.smtp.max_sessions = number("max-sessions", 1, 1000000);
+            } else if (accept("max-sessions-per-client")) {
+                m_config.smtp.max_sessions_per_client = number("max-sessions-per-client", 1, 1000000);
             } else {
-                unexpected("smtp limit", {"max-mails", "max-rcpt"});
+                unexpected("smtp limit", {"max-mails", "max-rcpt", "max-sessions", "max-sessions-per-client"});
             }
         }
     } else if (accept("max-message-size")) {

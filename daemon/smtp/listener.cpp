@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 namespace mxd::smtp {
 
@@ -24,6 +26,72 @@ namespace {
 bool family_allows(Family family, const asio::ip::address& address) {
     return family == Family::any || (family == Family::inet4 && address.is_v4()) ||
            (family == Family::inet6 && address.is_v6());
+}
+
+// The open SMTP sessions, in all and per client address (`smtp limit max-sessions` and
+// `max-sessions-per-client`), so that one client cannot take every session. Event loop only.
+class SessionCounter : public std::enable_shared_from_this<SessionCounter> {
+  public:
+    // Holds one session's place; gives it back when destroyed.
+    class Slot {
+      public:
+        Slot(std::shared_ptr<SessionCounter> counter, std::string client)
+            : m_counter(std::move(counter)), m_client(std::move(client)) {}
+        Slot(Slot&&) = default;
+        Slot& operator=(Slot&&) = delete;
+        ~Slot() {
+            if (m_counter) {
+                m_counter->release(m_client);
+            }
+        }
+
+      private:
+        std::shared_ptr<SessionCounter> m_counter;
+        std::string m_client;
+    };
+
+    // A place for a session from `client`, or nullopt when a limit is reached.
+    std::optional<Slot> admit(const std::string& client, long long max_total,
+                              long long max_per_client) {
+        auto& mine = m_per_client[client];
+        if (m_total >= max_total || mine >= max_per_client) {
+            if (mine == 0) {
+                m_per_client.erase(client);
+            }
+            return std::nullopt;
+        }
+        ++mine;
+        ++m_total;
+        return Slot(shared_from_this(), client);
+    }
+
+  private:
+    void release(const std::string& client) {
+        --m_total;
+        if (auto it = m_per_client.find(client); it != m_per_client.end() && --it->second <= 0) {
+            m_per_client.erase(it);
+        }
+    }
+
+    long long m_total = 0;
+    std::map<std::string, long long> m_per_client;
+};
+
+// Runs one session and gives its place back when it ends.
+asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<const SessionEnvironment> env,
+                            SessionCounter::Slot slot) {
+    static_cast<void>(slot);
+    co_await run_session(std::move(socket), std::move(env));
+}
+
+// Tells a client over a session limit to come back later, without waiting for it (RFC 5321
+// 3.8: a server may answer 421 at connection time).
+void refuse_busy(tcp::socket& socket, const std::string& hostname) {
+    asio::error_code ec;
+    const std::string text = "421 4.7.0 " + hostname + " Too many connections, try again later\r\n";
+    socket.non_blocking(true, ec);
+    static_cast<void>(socket.write_some(asio::buffer(text), ec));
+    static_cast<void>(socket.close(ec));
 }
 
 } // namespace
@@ -47,11 +115,12 @@ core::Result<std::vector<std::string>> listen_addresses(const core::config::List
             }
             char text[INET6_ADDRSTRLEN] = {};
             if (ifa->ifa_addr->sa_family == AF_INET) {
-                inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ifa->ifa_addr)->sin_addr, text, sizeof text);
+                inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(ifa->ifa_addr)->sin_addr, text,
+                          sizeof text);
             } else if (ifa->ifa_addr->sa_family == AF_INET6) {
                 const auto* a6 = reinterpret_cast<sockaddr_in6*>(ifa->ifa_addr);
                 if (IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr)) {
-                    continue;  // would need a scope id; OpenSMTPD skips them too
+                    continue; // would need a scope id; OpenSMTPD skips them too
                 }
                 inet_ntop(AF_INET6, &a6->sin6_addr, text, sizeof text);
             } else {
@@ -61,7 +130,8 @@ core::Result<std::vector<std::string>> listen_addresses(const core::config::List
         }
         freeifaddrs(list);
         if (candidates.empty()) {
-            return core::fail(Errc::not_found, "no address or interface named '" + listener.interface + "'");
+            return core::fail(Errc::not_found,
+                              "no address or interface named '" + listener.interface + "'");
         }
     }
     std::vector<std::string> out;
@@ -71,7 +141,8 @@ core::Result<std::vector<std::string>> listen_addresses(const core::config::List
         }
     }
     if (out.empty()) {
-        return core::fail(Errc::not_found, "'" + listener.interface + "' has no address of the requested family");
+        return core::fail(Errc::not_found,
+                          "'" + listener.interface + "' has no address of the requested family");
     }
     return out;
 }
@@ -80,20 +151,25 @@ struct Listeners::Impl : std::enable_shared_from_this<Listeners::Impl> {
     explicit Impl(asio::io_context& io_) : io(io_) {}
     asio::io_context& io;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-    std::vector<core::config::Listener> configs;  // the statement of each acceptor
-    std::vector<std::shared_ptr<ServerTls>> tls;   // its TLS context, or null
+    std::vector<core::config::Listener> configs; // the statement of each acceptor
+    std::vector<std::shared_ptr<ServerTls>> tls; // its TLS context, or null
+    std::shared_ptr<SessionCounter> sessions = std::make_shared<SessionCounter>();
 
-    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const SessionEnvironment> env);
+    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor,
+                                      std::shared_ptr<const SessionEnvironment> env);
 };
 
 Listeners::Listeners(asio::io_context& io) : m_impl(std::make_shared<Impl>(io)) {}
-Listeners::~Listeners() { close(); }
+Listeners::~Listeners() {
+    close();
+}
 
-core::Result<std::vector<BoundListener>> Listeners::open(const std::vector<core::config::Listener>& listeners) {
+core::Result<std::vector<BoundListener>>
+Listeners::open(const std::vector<core::config::Listener>& listeners) {
     std::vector<BoundListener> bound;
     for (const auto& listener : listeners) {
         if (listener.kind != core::config::Listener::Kind::inet) {
-            continue;  // `listen on socket` is served with local submission
+            continue; // `listen on socket` is served with local submission
         }
         MXD_TRY_ASSIGN(const auto addresses, listen_addresses(listener));
         for (const auto& text : addresses) {
@@ -115,12 +191,15 @@ core::Result<std::vector<BoundListener>> Listeners::open(const std::vector<core:
             if (ec) {
                 // `localhost` on a host without IPv6 (some containers): skip its ::1.
                 if (address.is_v6() && listener.interface == "localhost" &&
-                    (ec == asio::error::address_family_not_supported || ec.value() == EADDRNOTAVAIL)) {
-                    core::log::warning("smtp", "listen-skipped", {{"address", text}, {"error", ec.message()}});
+                    (ec == asio::error::address_family_not_supported ||
+                     ec.value() == EADDRNOTAVAIL)) {
+                    core::log::warning("smtp", "listen-skipped",
+                                       {{"address", text}, {"error", ec.message()}});
                     continue;
                 }
                 return core::fail(Errc::io, "cannot listen on " + text + " port " +
-                                                std::to_string(listener.port) + ": " + ec.message());
+                                                std::to_string(listener.port) + ": " +
+                                                ec.message());
             }
             bound.push_back({text, acceptor->local_endpoint().port(), "smtp"});
             m_impl->acceptors.push_back(std::move(acceptor));
@@ -143,7 +222,8 @@ core::Result<void> Listeners::load_tls(const core::config::Config& config) {
 void Listeners::start(RuntimeState& state, Workers& workers) {
     // `for local` matches the machine's names: its host name, localhost, and the names the
     // listeners announce.
-    std::set<std::string> local_names{core::to_lower(state.node), "localhost", "localhost.localdomain"};
+    std::set<std::string> local_names{core::to_lower(state.node), "localhost",
+                                      "localhost.localdomain"};
     for (const auto& c : m_impl->configs) {
         if (!c.hostname.empty()) {
             local_names.insert(core::to_lower(c.hostname));
@@ -152,9 +232,10 @@ void Listeners::start(RuntimeState& state, Workers& workers) {
     for (std::size_t i = 0; i < m_impl->acceptors.size(); ++i) {
         const auto& config = m_impl->configs[i];
         auto env = std::make_shared<const SessionEnvironment>(SessionEnvironment{
-            state, config, state.rules, config.hostname.empty() ? state.node : config.hostname, local_names,
-            i < m_impl->tls.size() ? m_impl->tls[i] : nullptr, workers});
-        asio::co_spawn(m_impl->io, m_impl->accept_loop(*m_impl->acceptors[i], std::move(env)), asio::detached);
+            state, config, state.rules, config.hostname.empty() ? state.node : config.hostname,
+            local_names, i < m_impl->tls.size() ? m_impl->tls[i] : nullptr, workers});
+        asio::co_spawn(m_impl->io, m_impl->accept_loop(*m_impl->acceptors[i], std::move(env)),
+                       asio::detached);
     }
 }
 
@@ -165,7 +246,8 @@ void Listeners::close() {
     }
 }
 
-asio::awaitable<void> Listeners::Impl::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const SessionEnvironment> env) {
+asio::awaitable<void> Listeners::Impl::accept_loop(tcp::acceptor& acceptor,
+                                                   std::shared_ptr<const SessionEnvironment> env) {
     auto self = shared_from_this();
     for (;;) {
         asio::error_code ec;
@@ -174,9 +256,24 @@ asio::awaitable<void> Listeners::Impl::accept_loop(tcp::acceptor& acceptor, std:
             co_return;
         }
         if (ec) {
+            // Out of descriptors (EMFILE, ENFILE) or memory: wait a little instead of spinning.
+            core::log::warning("smtp", "accept-failed", {{"error", ec.message()}});
+            asio::steady_timer pause(io, std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
         }
-        asio::co_spawn(io, run_session(std::move(socket), env), asio::detached);
+        asio::error_code peer_error;
+        const auto peer = socket.remote_endpoint(peer_error);
+        const std::string client = peer_error ? std::string("unknown") : peer.address().to_string();
+        const auto& limits = env->state.config.smtp;
+        auto slot = sessions->admit(client, limits.max_sessions, limits.max_sessions_per_client);
+        if (!slot) {
+            core::log::info("smtp", "session-refused",
+                            {{"address", client}, {"reason", "too many sessions"}});
+            refuse_busy(socket, env->hostname);
+            continue;
+        }
+        asio::co_spawn(io, serve(std::move(socket), env, std::move(*slot)), asio::detached);
     }
 }
 
