@@ -5,10 +5,14 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
+#include <pwd.h>
+#include <shadow.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 namespace core::auth {
 
@@ -56,15 +60,17 @@ Result<Scheme> parse_scheme(std::string_view name) {
 
 Result<std::string> hash_password(std::string_view password, Scheme scheme) {
     if (password.size() > limits::k_password_max) {
-        return fail(Errc::invalid_argument, "password longer than " +
-                                                std::to_string(limits::k_password_max) + " bytes");
+        return fail(Errc::invalid_argument,
+                    "password longer than " + std::to_string(limits::k_password_max) + " bytes");
     }
-    if (password.find('\0') != std::string_view::npos || password.find('\n') != std::string_view::npos) {
+    if (password.find('\0') != std::string_view::npos ||
+        password.find('\n') != std::string_view::npos) {
         return fail(Errc::invalid_argument, "password contains a NUL or newline");
     }
     const auto params = params_of(scheme);
     // A null random buffer makes libcrypt draw the salt from the kernel's CSPRNG.
-    std::unique_ptr<char, FreeDeleter> salt(crypt_gensalt_ra(params.prefix, params.cost, nullptr, 0));
+    std::unique_ptr<char, FreeDeleter> salt(
+        crypt_gensalt_ra(params.prefix, params.cost, nullptr, 0));
     if (!salt) {
         return fail(Error::from_errno(errno, "crypt_gensalt", params.prefix));
     }
@@ -95,6 +101,39 @@ bool verify_password(std::string_view password, std::string_view stored) {
     }
     OPENSSL_cleanse(data.get(), sizeof(crypt_data));
     return match;
+}
+
+Result<bool> verify_system_password(const std::string& user, std::string_view password) {
+    std::vector<char> buffer(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 ||
+        found == nullptr) {
+        return false;
+    }
+    std::string hash = pw.pw_passwd != nullptr ? pw.pw_passwd : "";
+    // Modern systems keep the hash in shadow(5) and leave "x" here.
+    if (hash == "x" || hash == "*") {
+        spwd sp{};
+        spwd* shadow = nullptr;
+        std::vector<char> shadow_buffer(16384);
+        errno = 0;
+        const int rc =
+            ::getspnam_r(user.c_str(), &sp, shadow_buffer.data(), shadow_buffer.size(), &shadow);
+        if (shadow == nullptr) {
+            if (rc == EACCES || errno == EACCES) {
+                return fail(Errc::permission_denied,
+                            "cannot read the shadow password database (mxd is not root)");
+            }
+            return false;
+        }
+        hash = sp.sp_pwdp != nullptr ? sp.sp_pwdp : "";
+    }
+    // Locked and password-less accounts never authenticate.
+    if (hash.empty() || hash.front() == '!' || hash.front() == '*') {
+        return false;
+    }
+    return verify_password(password, hash);
 }
 
 } // namespace core::auth

@@ -23,4 +23,10 @@ Result<std::string> hash_password(std::string_view password, Scheme scheme);
 // matches nothing. Blocking (yescrypt and bcrypt are slow by design): call it off the event loop.
 bool verify_password(std::string_view password, std::string_view stored);
 
+// Checks a system account's password (`listen on ... auth` without a table): the hash from the
+// shadow database, else from the password database. False for an unknown user, a locked
+// account (`!` or `*` hashes) or a wrong password; Errc::permission_denied when the shadow
+// database cannot be read (mxd is not root), so the caller can say why. Blocking.
+Result<bool> verify_system_password(const std::string& user, std::string_view password);
+
 } // namespace core::auth

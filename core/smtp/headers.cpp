@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: ISC
 #include "core/smtp/headers.hpp"
 
+#include "core/util/strings.hpp"
+
 #include <random>
 #include <thread>
 
@@ -113,23 +115,36 @@ std::string_view with_protocol(const ReceivedInfo& info) {
 std::string received_header(const ReceivedInfo& info) {
     std::string out;
     out.reserve(256);
-    out.append("Received: from ");
-    append_safe(out, info.helo.empty() ? std::string_view("unknown") : info.helo, Where::bare);
-    out.append(" (");
-    if (!info.rdns.empty()) {
-        append_safe(out, info.rdns, Where::comment);
-        out.push_back(' ');
+    out.append("Received: ");
+    // smtpd.conf(5) mask-src: the trace line keeps nothing of the client.
+    if (!info.mask_source) {
+        out.append("from ");
+        append_safe(out, info.helo.empty() ? std::string_view("unknown") : info.helo, Where::bare);
+        out.append(" (");
+        if (!info.rdns.empty()) {
+            append_safe(out, info.rdns, Where::comment);
+            out.push_back(' ');
+        }
+        // RFC 5321 4.1.3: IPv6 address literals carry the "IPv6:" tag.
+        out.append(info.ip.find(':') != std::string_view::npos ? "[IPv6:" : "[");
+        append_safe(out, info.ip, Where::comment);
+        out.append("])\r\n\t");
     }
-    // RFC 5321 4.1.3: IPv6 address literals carry the "IPv6:" tag.
-    out.append(info.ip.find(':') != std::string_view::npos ? "[IPv6:" : "[");
-    append_safe(out, info.ip, Where::comment);
-    out.append("])\r\n\tby ");
+    out.append("by ");
     append_safe(out, info.by_host, Where::bare);
     out.append(" (mxd) with ").append(with_protocol(info));
     if (!info.tls_info.empty()) {
         out.append(" (");
         append_safe(out, info.tls_info, Where::comment);
         out.push_back(')');
+    }
+    // The words OpenSMTPD writes for `received-auth`.
+    if (info.received_auth) {
+        out.append(info.authenticated ? " auth=yes" : " auth=no");
+        if (info.authenticated && !info.auth_user.empty()) {
+            out.append(" user=");
+            append_safe(out, info.auth_user, Where::bare);
+        }
     }
     if (!info.id.empty()) {
         out.append(" id ");
@@ -259,6 +274,93 @@ std::string message_id(std::string_view host) {
     out.push_back('@');
     append_safe(out, host.empty() ? std::string_view("localhost") : host, Where::bare);
     out.push_back('>');
+    return out;
+}
+
+std::optional<std::string> masquerade_from(std::string_view message, std::string_view sender) {
+    const auto header_end = message.find("\r\n\r\n");
+    const std::string_view header =
+        message.substr(0, header_end == std::string_view::npos ? message.size() : header_end + 2);
+    // The From: field: a line that starts with the name, and its folded continuation lines.
+    std::size_t start = std::string_view::npos;
+    for (std::size_t line = 0; line < header.size();) {
+        if (header.size() - line >= 5 && starts_with_nocase(header.substr(line), "from:")) {
+            start = line;
+            break;
+        }
+        const auto next = header.find("\r\n", line);
+        if (next == std::string_view::npos) {
+            break;
+        }
+        line = next + 2;
+    }
+    if (start == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::size_t end = start;
+    for (;;) {
+        const auto next = header.find("\r\n", end);
+        if (next == std::string_view::npos) {
+            return std::nullopt;
+        }
+        end = next + 2;
+        if (end >= header.size() || (header[end] != ' ' && header[end] != '\t')) {
+            break;
+        }
+    }
+    const std::size_t value_begin = start + 5;
+    const std::string_view value = header.substr(value_begin, end - 2 - value_begin);
+    // Find the angle-bracketed address outside quotes and comments; refuse lists and groups.
+    bool quoted = false;
+    bool escaped = false;
+    int comment = 0;
+    std::size_t open = std::string_view::npos;
+    std::size_t close = std::string_view::npos;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (escaped) {
+            escaped = false;
+            continue;
+        }
+        if (c == '\\') {
+            escaped = true;
+        } else if (quoted) {
+            quoted = c != '"';
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == '(') {
+            ++comment;
+        } else if (c == ')' && comment > 0) {
+            --comment;
+        } else if (comment == 0) {
+            if (c == ',' || c == ':' || c == ';') {
+                return std::nullopt;
+            }
+            if (c == '<') {
+                if (open != std::string_view::npos) {
+                    return std::nullopt;
+                }
+                open = i;
+            } else if (c == '>') {
+                close = i;
+            }
+        }
+    }
+    if (quoted || escaped || comment != 0 ||
+        (open == std::string_view::npos) != (close == std::string_view::npos) ||
+        (open != std::string_view::npos && close < open)) {
+        return std::nullopt;
+    }
+    std::string field(header.substr(start, value_begin - start));
+    if (open != std::string_view::npos) {
+        field.append(value.substr(0, open + 1)).append(sender).append(value.substr(close));
+    } else {
+        field.append(" ").append(sender);
+    }
+    field.append("\r\n");
+    std::string out;
+    out.reserve(message.size() + sender.size());
+    out.append(message.substr(0, start)).append(field).append(message.substr(end));
     return out;
 }
 

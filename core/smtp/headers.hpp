@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,9 @@ struct ReceivedInfo {
     std::string_view tls_info;  // a comment such as "TLSv1.3 TLS_AES_256_GCM_SHA384"; optional
     std::string_view id;        // the message id in the queue
     std::string_view recipient; // set only when the message has a single recipient
+    bool mask_source = false;   // `mask-src`: leave out the `from` clause
+    bool received_auth = false; // `received-auth`: say whether and as whom the client authenticated
+    std::string_view auth_user; // the authenticated user, for received_auth
     std::time_t date = 0;
     Zone zone = Zone::local;
 };
@@ -82,5 +86,11 @@ HeaderPresence scan_headers(std::string_view message);
 
 // A new globally unique Message-ID with its angle brackets: "<time.random@host>".
 std::string message_id(std::string_view host);
+
+// `senders <table> masquerade` (smtpd.conf(5)): the message `message` (CRLF lines, header
+// section first) with the address of its From: field replaced by `sender`. A display name and
+// comments are kept. nullopt when there is nothing to rewrite: no From: field, or one that
+// names a group or several addresses, or one that does not parse (it is then left alone).
+std::optional<std::string> masquerade_from(std::string_view message, std::string_view sender);
 
 } // namespace core::smtp

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: ISC
 #include "core/table/lookup.hpp"
 
+#include <algorithm>
+
 #include "core/util/strings.hpp"
 
 #include <arpa/inet.h>
@@ -57,7 +59,8 @@ Result<std::optional<Match>> first_of(const Table& table, std::initializer_list<
 }
 
 // Scans every entry; for matching rules that no single get() can answer.
-Result<std::optional<Match>> scan(const Table& table, const std::function<bool(std::string_view)>& matches) {
+Result<std::optional<Match>> scan(const Table& table,
+                                  const std::function<bool(std::string_view)>& matches) {
     std::optional<Match> found;
     MXD_TRY(table.for_each([&](std::string_view k, std::string_view v) {
         if (matches(k)) {
@@ -75,7 +78,9 @@ bool hostname_match(std::string_view host, std::string_view pattern) {
     // A glob where '*' matches any run of characters, so `*.example.org` matches subdomains at
     // any depth. (OpenSMTPD's hostname_match() stops its '*' at the first '.', so there it
     // matches one label only; the db backend's `*.parent` lookups behave like this glob.)
-    auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+    auto lower = [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    };
     std::size_t h = 0;
     std::size_t p = 0;
     std::size_t star = std::string_view::npos;
@@ -110,7 +115,8 @@ bool netaddr_match(std::string_view ip_text, std::string_view network) {
     if (const auto slash = network.rfind('/'); slash != std::string_view::npos) {
         address = network.substr(0, slash);
         const auto digits = network.substr(slash + 1);
-        const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+        const auto [ptr, ec] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
         if (ec != std::errc{} || ptr != digits.data() + digits.size()) {
             return false;
         }
@@ -132,7 +138,8 @@ bool netaddr_match(std::string_view ip_text, std::string_view network) {
     }
     if (const int rest = prefix % 8; rest != 0) {
         const auto mask = static_cast<unsigned char>(0xff << (8 - rest));
-        return (ip->bytes[static_cast<std::size_t>(full)] & mask) == (net->bytes[static_cast<std::size_t>(full)] & mask);
+        return (ip->bytes[static_cast<std::size_t>(full)] & mask) ==
+               (net->bytes[static_cast<std::size_t>(full)] & mask);
     }
     return true;
 }
@@ -140,7 +147,8 @@ bool netaddr_match(std::string_view ip_text, std::string_view network) {
 Result<std::optional<Match>> lookup(const Table& table, Service service, std::string_view raw_key) {
     const std::string key = to_lower(raw_key);
     if (needs_mapping(service) && table.is_list()) {
-        return fail(Errc::invalid_argument, "table is a list; the " + std::string(service_name(service)) +
+        return fail(Errc::invalid_argument, "table is a list; the " +
+                                                std::string(service_name(service)) +
                                                 " service needs a mapping");
     }
     switch (service) {
@@ -159,7 +167,9 @@ Result<std::optional<Match>> lookup(const Table& table, Service service, std::st
             }
             return std::optional<Match>{};
         }
-        return scan(table, [&](std::string_view k) { return k.find('*') != std::string_view::npos && hostname_match(key, k); });
+        return scan(table, [&](std::string_view k) {
+            return k.find('*') != std::string_view::npos && hostname_match(key, k);
+        });
     }
     case Service::netaddr:
         return scan(table, [&](std::string_view k) { return netaddr_match(key, k); });
@@ -185,7 +195,8 @@ Result<std::optional<Match>> lookup(const Table& table, Service service, std::st
     return get_match(table, key);
 }
 
-Result<std::optional<Match>> lookup_virtual(const Table& table, std::string_view raw_address, char delimiter) {
+Result<std::optional<Match>> lookup_virtual(const Table& table, std::string_view raw_address,
+                                            char delimiter) {
     const std::string address = to_lower(raw_address);
     const auto at = address.rfind('@');
     const std::string local = at == std::string::npos ? address : address.substr(0, at);
@@ -210,6 +221,42 @@ Result<std::optional<Match>> lookup_virtual(const Table& table, std::string_view
         }
     }
     return std::optional<Match>{};
+}
+
+bool mailaddr_allowed(std::string_view raw_address, std::string_view allowed, char delimiter) {
+    const std::string address = to_lower(raw_address);
+    const auto at = address.rfind('@');
+    const std::string user = at == std::string::npos ? address : address.substr(0, at);
+    const std::string domain = at == std::string::npos ? std::string{} : address.substr(at + 1);
+    std::string entries(allowed);
+    std::replace_if(
+        entries.begin(), entries.end(), [](char c) { return c == ' ' || c == '\t'; }, ',');
+    for (const auto& raw_entry : split(entries, ',')) {
+        const std::string entry = to_lower(trim(raw_entry));
+        if (entry.empty()) {
+            continue;
+        }
+        const auto entry_at = entry.rfind('@');
+        const std::string entry_user =
+            entry_at == std::string::npos ? entry : entry.substr(0, entry_at);
+        const std::string entry_domain =
+            entry_at == std::string::npos ? std::string{} : entry.substr(entry_at + 1);
+        if (!entry_domain.empty() && !hostname_match(domain, entry_domain)) {
+            continue;
+        }
+        if (!entry_user.empty()) {
+            std::string_view mine = user;
+            // An entry without a sub-address allows the user's tagged addresses too.
+            if (delimiter != '\0' && entry_user.find(delimiter) == std::string::npos) {
+                mine = mine.substr(0, mine.find(delimiter));
+            }
+            if (mine != entry_user) {
+                continue;
+            }
+        }
+        return true;
+    }
+    return false;
 }
 
 } // namespace core::table

@@ -37,4 +37,10 @@ bool hostname_match(std::string_view host, std::string_view pattern);
 // brackets). False when either does not parse.
 bool netaddr_match(std::string_view ip, std::string_view network);
 
+// True when the address `address` (user@domain) is one that the mailaddrmap value `allowed`
+// permits (a `senders` table entry: addresses, `@domain` or `user`, separated by commas or
+// spaces), as OpenSMTPD's mailaddr_match does: `@` alone allows any address, and a sub-address
+// after `delimiter` is ignored unless the entry names one. Case-insensitive.
+bool mailaddr_allowed(std::string_view address, std::string_view allowed, char delimiter);
+
 } // namespace core::table

@@ -44,7 +44,8 @@ core::smtp::Reply parameter_error(const core::Error& error) {
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket socket, std::shared_ptr<const SessionEnvironment> env)
-        : m_socket(std::move(socket)), m_timer(m_socket.get_executor()), m_env(std::move(env)), m_id(session_id()) {
+        : m_socket(std::move(socket)), m_timer(m_socket.get_executor()), m_env(std::move(env)), m_id(session_id()),
+          m_hostname(m_env->hostname) {
         asio::error_code ec;
         const auto peer = m_socket.remote_endpoint(ec);
         if (!ec) {
@@ -89,6 +90,10 @@ private:
     bool auth_offered() const { return m_tls && m_env->listener.auth != core::config::Listener::Auth::none; }
     void on_helo(const core::smtp::Command& command, bool extended);
     void on_mail(const core::smtp::Command& command);
+    // `hostnames <table>`: the name for the address the client connected to, if listed.
+    void use_hostnames_table();
+    // `senders <table>`: whether the authenticated user may use `sender`; a reply when not.
+    std::optional<core::smtp::Reply> check_sender(const core::smtp::Mailbox& sender);
     After on_rcpt(const core::smtp::Command& command);
     // What the rules know of this session and transaction, for recipient `rcpt_to`.
     core::rules::Facts rule_facts(std::string rcpt_to) const;
@@ -105,6 +110,7 @@ private:
     Clock::time_point m_deadline = Clock::now() + k_command_timeout;
     std::shared_ptr<const SessionEnvironment> m_env;
     std::string m_id;
+    std::string m_hostname;  // the listener's name, or the `hostnames` table's for our address
     std::string m_src;
     bool m_inet6 = false;
     std::string m_helo;
@@ -151,7 +157,7 @@ asio::awaitable<void> Session::watchdog() {
         if (m_socket.is_open() && Clock::now() >= m_deadline) {
             core::log::info("smtp", "timeout", {{"session", m_id}, {"src", m_src}});
             // Best effort: a client that stopped reading does not get to hold the session.
-            const auto text = reply::timeout(m_env->hostname).render();
+            const auto text = reply::timeout(m_hostname).render();
             m_socket.non_blocking(true, ec);
             static_cast<void>(m_socket.write_some(asio::buffer(text), ec));
             static_cast<void>(m_socket.close(ec));
@@ -164,16 +170,17 @@ asio::awaitable<void> Session::run() {
     asio::co_spawn(m_socket.get_executor(), watchdog(), asio::detached);
     core::log::info("smtp", "connected", {{"session", m_id}, {"address", m_src}});
     if (m_env->state.paused.smtp) {
-        say(reply::unavailable(m_env->hostname));
+        say(reply::unavailable(m_hostname));
         co_await flush();
         m_socket.close();
         co_return;
     }
+    use_hostnames_table();
     if (m_env->listener.tls == core::config::Listener::Tls::smtps && !co_await start_tls()) {
         m_socket.close();
         co_return;
     }
-    say(reply::greeting(m_env->hostname));
+    say(reply::greeting(m_hostname));
     std::array<char, k_read_chunk> chunk;
     bool open = true;
     while (open) {
@@ -317,7 +324,7 @@ void Session::on_helo(const core::smtp::Command& command, bool extended) {
     m_helo = std::string(command.argument);
     m_esmtp = extended;
     m_txn.reset();
-    const std::string hello = m_env->hostname + " Hello " + m_helo + " [" + m_src + "], pleased to meet you";
+    const std::string hello = m_hostname + " Hello " + m_helo + " [" + m_src + "], pleased to meet you";
     if (!extended) {
         say(core::smtp::Reply{250, "", hello});
         return;
@@ -367,8 +374,54 @@ void Session::on_mail(const core::smtp::Command& command) {
         say(reply::message_too_big());
         return;
     }
+    if (auto refused = check_sender(command.path)) {
+        say(*refused);
+        return;
+    }
     m_txn = Transaction{command.path, *params, {}};
     say(reply::sender_ok());
+}
+
+void Session::use_hostnames_table() {
+    const auto& name = m_env->listener.hostnames_table;
+    if (name.empty()) {
+        return;
+    }
+    asio::error_code ec;
+    const auto local = m_socket.local_endpoint(ec);
+    auto table = m_env->state.tables->get(name);
+    if (ec || !table) {
+        return;
+    }
+    auto found = core::table::lookup(*table, core::table::Service::addrname, local.address().to_string());
+    if (!found) {
+        core::log::warning("smtp", "hostnames-failed", {{"session", m_id}, {"table", name}, {"error", found.error().message}});
+    } else if (*found && !(*found)->value.empty()) {
+        m_hostname = (*found)->value;
+    }
+}
+
+std::optional<core::smtp::Reply> Session::check_sender(const core::smtp::Mailbox& sender) {
+    const auto& name = m_env->listener.senders_table;
+    // OpenSMTPD checks senders for authenticated sessions only.
+    if (name.empty() || !m_auth_user) {
+        return std::nullopt;
+    }
+    auto table = m_env->state.tables->get(name);
+    if (!table) {
+        return reply::local_error();
+    }
+    auto found = core::table::lookup(*table, core::table::Service::mailaddrmap, *m_auth_user);
+    if (!found) {
+        core::log::warning("smtp", "senders-failed", {{"session", m_id}, {"table", name}, {"error", found.error().message}});
+        return reply::local_error();
+    }
+    if (!*found || !core::table::mailaddr_allowed(sender.to_string(), (*found)->value,
+                                                  m_env->state.config.smtp.sub_addr_delim)) {
+        core::log::info("smtp", "sender-refused", {{"session", m_id}, {"user", *m_auth_user}, {"sender", sender.to_string()}});
+        return core::smtp::Reply{553, "5.7.1", "Sender address rejected: not owned by user " + *m_auth_user};
+    }
+    return std::nullopt;
 }
 
 core::rules::Facts Session::rule_facts(std::string rcpt_to) const {
@@ -631,7 +684,10 @@ asio::awaitable<void> Session::check_password() {
     m_auth_try_user.clear();
     m_auth_try_password.clear();
     // crypt(3) is slow by design: never on the event loop.
-    auto work = [table, user, password]() -> bool {
+    auto work = [table, table_name, user, password]() -> core::Result<bool> {
+        if (table_name.empty()) {
+            return core::auth::verify_system_password(user, password);
+        }
         if (!table) {
             return false;
         }
@@ -646,11 +702,13 @@ asio::awaitable<void> Session::check_password() {
         }
         return core::auth::verify_password(password, hash);
     };
-    const bool ok = co_await m_env->workers.run(std::move(work));
-    if (table_name.empty()) {
-        core::log::warning("smtp", "auth-refused", {{"session", m_id}, {"reason", "system passwords are not supported yet"}});
+    const auto checked = co_await m_env->workers.run(std::move(work));
+    if (!checked) {
+        core::log::warning("smtp", "auth-error", {{"session", m_id}, {"user", user}, {"error", checked.error().message}});
+        say(core::smtp::Reply{454, "4.7.0", "Temporary authentication failure"});
+        co_return;
     }
-    if (!ok) {
+    if (!*checked) {
         core::log::info("smtp", "auth-failed", {{"session", m_id}, {"src", m_src}, {"user", user}});
         say(reply::auth_failed());
         co_return;
@@ -684,14 +742,27 @@ asio::awaitable<void> Session::finish_data() {
     core::smtp::ReceivedInfo received;
     received.helo = m_helo;
     received.ip = m_src;
-    received.by_host = m_env->hostname;
+    received.by_host = m_hostname;
     received.esmtp = m_esmtp;
     received.tls = m_tls != nullptr;
     received.authenticated = m_auth_user.has_value();
     received.id = hex;
+    received.mask_source = m_env->listener.mask_src;
+    received.received_auth = m_env->listener.received_auth;
+    received.auth_user = m_auth_user ? std::string_view(*m_auth_user) : std::string_view{};
+    std::string tls_info;
+    if (m_tls) {
+        tls_info = std::string(SSL_get_version(m_tls->native_handle())) + " " + SSL_get_cipher_name(m_tls->native_handle());
+        received.tls_info = tls_info;
+    }
     received.recipient = single;
     received.date = static_cast<std::time_t>(now);
     message.body = core::smtp::received_header(received);
+    if (m_env->listener.masquerade && m_auth_user && !txn.sender.to_string().empty()) {
+        if (auto rewritten = core::smtp::masquerade_from(m_body, txn.sender.to_string())) {
+            m_body = std::move(*rewritten);
+        }
+    }
     message.body += m_body;
     m_body.clear();
     for (const auto& r : txn.rcpts) {

@@ -23,7 +23,10 @@ protected:
                "action \"local\" mbox virtual <vusers>\n"
                "action \"out\" relay\n"
                "match from any for domain <vdoms> action \"local\"\n"
-               "match from local for any action \"out\"\n";
+               "match from local for any action \"out\"\n"
+               "smtp limit max-sessions-per-client 2\n"
+               "table names { 127.0.0.1 = mx.names.example }\n"
+               "listen on 127.0.0.1 port 0 hostnames <names>\n";
     }
     // Runs a python3 smtplib script with PORT set; returns what it printed.
     RunResult python(const std::string& script) {
@@ -169,4 +172,37 @@ TEST_F(SmtpExpansion, SympaListAddressesExpandToPipesAndChains) {
     EXPECT_EQ(by_rcpt["test-owner@mail.example.org"]["dest"], "root");
     EXPECT_EQ(by_rcpt["test-owner@mail.example.org"]["action"], "local");
     EXPECT_THAT(slurp(log_path()), HasSubstr(" expand step rcpt=test@mail.example.org "));
+}
+
+TEST_F(Smtp, OneClientGetsAtMostItsSessionsAndOthersAreNotAffected) {
+    ASSERT_TRUE(start());
+    // Two sessions from 127.0.0.1 are greeted; the third is told to come back later; a client
+    // from another address still gets in; once one closes, 127.0.0.1 may connect again.
+    const auto r = python(
+        "import socket\n"
+        "def connect(src='127.0.0.1'):\n"
+        "    c = socket.create_connection(('127.0.0.1', PORT), timeout=10, source_address=(src, 0))\n"
+        "    return c, c.recv(512).decode().split(' ')[0]\n"
+        "a, ca = connect(); b, cb = connect(); c, cc = connect(); d, cd = connect('127.0.0.2')\n"
+        "print(ca, cb, cc, cd)\n"
+        "a.close()\n"
+        "import time\n"
+        "for _ in range(100):\n"
+        "    e, ce = connect()\n"
+        "    if ce == '220': break\n"
+        "    time.sleep(0.05)\n"
+        "print(ce)\n");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "220 220 421 220\n220\n");
+}
+
+TEST_F(Smtp, HostnamesTableNamesTheServerPerAddress) {
+    ASSERT_TRUE(start());
+    const auto listeners = status()["listeners"];
+    ASSERT_EQ(listeners.size(), 2u);
+    const auto r = run({"python3", "-c",
+                        "import smtplib\ns = smtplib.SMTP('127.0.0.1', " + std::to_string(listeners[1]["port"].get<int>()) +
+                            ", timeout=10)\nprint(s.ehlo()[1].decode().split()[0])\ns.quit()\n"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "mx.names.example\n");
 }

@@ -5,6 +5,8 @@
 
 #include <gmock/gmock.h>
 
+#include <unistd.h>
+
 #include <fstream>
 
 using namespace mxd_test;
@@ -24,6 +26,7 @@ protected:
         const auto hash = run({mxctl_binary(), "encrypt", "roger-secret"});
         ASSERT_EQ(hash.status, 0);
         std::ofstream(dir() / "creds") << "roger " << hash.out;
+        std::ofstream(dir() / "senders") << "roger roger@example.org, @lists.example.org\n";
         const auto d = dir().string();
         std::ofstream(config_path(), std::ios::app)
             << "pki mx.example.org cert \"" << d << "/mx.crt\"\n"
@@ -31,19 +34,25 @@ protected:
             << "table creds file:" << d << "/creds\n"
             << "listen on 127.0.0.1 port 0 tls-require pki mx.example.org auth <creds> tag submission\n"
             << "listen on 127.0.0.1 port 0 smtps pki mx.example.org\n"
+            << "table senders file:" << d << "/senders\n"
+            << "listen on 127.0.0.1 port 0 tls-require pki mx.example.org auth <creds> senders <senders> masquerade"
+               " received-auth mask-src\n"
+            << "listen on 127.0.0.1 port 0 tls-require pki mx.example.org auth\n"
             << "action \"local\" mbox\n"
             << "action \"out\" relay\n"
             << "match from any for domain \"example.org\" action \"local\"\n"
             << "match from any auth for any action \"out\"\n";
     }
-    // The port of the submission listener (the fixture's own is the first).
-    int submission_port() {
+    // The port of the n-th listener: 1 submission, 2 smtps, 3 senders, 4 system passwords (the
+    // fixture's own is 0).
+    int listener_port(std::size_t n) {
         const auto listeners = status()["listeners"];
-        return listeners.size() > 1 ? listeners[1]["port"].get<int>() : 0;
+        return listeners.size() > n ? listeners[n]["port"].get<int>() : 0;
     }
-    RunResult python(const std::string& script) {
+    int submission_port() { return listener_port(1); }
+    RunResult python(const std::string& script, std::size_t listener = 1) {
         return run({"python3", "-c",
-                    "import smtplib, ssl, sys\nPORT = " + std::to_string(submission_port()) +
+                    "import smtplib, ssl, sys\nPORT = " + std::to_string(listener_port(listener)) +
                         "\nctx = ssl.create_default_context(cafile='" + (dir() / "mx.crt").string() + "')\n" +
                         "ctx.check_hostname = False\n" + script});
     }
@@ -64,7 +73,7 @@ TEST_F(TlsAuth, OpensslSeesTheCertificateAfterStarttls) {
 TEST_F(TlsAuth, SmtpsGreetsInsideTls) {
     ASSERT_TRUE(start());
     const auto listeners = status()["listeners"];
-    ASSERT_EQ(listeners.size(), 3u);
+    ASSERT_EQ(listeners.size(), 5u);
     const auto r = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(listeners[2]["port"].get<int>()),
                         "-CAfile", (dir() / "mx.crt").string(), "-ign_eof"},
                        {.input = "QUIT\r\n"});
@@ -140,4 +149,71 @@ TEST_F(TlsAuth, UnauthenticatedClientsCannotRelayAndPasswordsNeverReachTheLog) {
     EXPECT_THAT(log, Not(HasSubstr("roger-secret")));
     EXPECT_THAT(log, Not(HasSubstr("cm9nZXItc2VjcmV0")));  // base64 of the password
     EXPECT_THAT(log, Not(HasSubstr("AHJvZ2VyAHJvZ2VyLXNlY3JldA")));
+}
+
+namespace {
+
+// The count of queued messages, a newline, and the raw text of the first, read from the spool's
+// SQLite file.
+std::string queued_message(const std::filesystem::path& spool) {
+    const auto r = run({"python3", "-c",
+                        "import sqlite3, sys\nrows = sqlite3.connect(sys.argv[1]).execute('SELECT body FROM messages').fetchall()\n"
+                        "print(len(rows))\nsys.stdout.write(rows[0][0].decode() if rows else '')\n",
+                        (spool / "queue.db").string()});
+    return r.out;
+}
+
+} // namespace
+
+TEST_F(TlsAuth, SendersTableMasqueradeReceivedAuthAndMaskSrc) {
+    ASSERT_TRUE(start());
+    const auto r = python(
+        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+        "s.starttls(context=ctx)\n"
+        "s.login('roger', 'roger-secret')\n"
+        "print(s.docmd('MAIL FROM:<boss@example.org>')[0])\n"
+        "s.rset()\n"
+        "print(s.docmd('MAIL FROM:<anyone@lists.example.org>')[0])\n"
+        "s.rset()\n"
+        "s.sendmail('roger+work@example.org', ['root@example.org'],\n"
+        "           'From: \"Roger R.\" <roger@laptop.home>\\r\\nSubject: m\\r\\n\\r\\nbody\\r\\n')\n"
+        "s.quit()\n",
+        3);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "553\n250\n");
+    const auto message = queued_message(spool());
+    EXPECT_THAT(message, HasSubstr("1\nReceived: by "));  // one message, no `from` clause
+    EXPECT_THAT(message, HasSubstr(" auth=yes user=roger id "));
+    EXPECT_THAT(message, HasSubstr("From: \"Roger R.\" <roger+work@example.org>\r\n"));
+    EXPECT_THAT(message, Not(HasSubstr("127.0.0.1")));
+    EXPECT_THAT(message, Not(HasSubstr("laptop.home")));
+}
+
+// `auth` without a table checks the system's passwords (shadow(5)); the test makes a real
+// account for it, which needs root, as CI has.
+TEST_F(TlsAuth, AuthWithoutATableChecksSystemPasswords) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "creating a system account needs root";
+    }
+    const std::string user = "mxdauth" + std::to_string(::getpid() % 100000);
+    ASSERT_EQ(run({"useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user}).status, 0);
+    struct Remove {
+        std::string user;
+        ~Remove() { run({"userdel", user}); }
+    } remove{user};
+    ASSERT_EQ(run({"chpasswd"}, {.input = user + ":system-secret\n"}).status, 0);
+    ASSERT_TRUE(start());
+    const auto r = python(
+        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+        "s.starttls(context=ctx)\n"
+        "s.ehlo('client.example.net')\n"
+        "for pw in ('wrong', 'system-secret'):\n"
+        "    try:\n"
+        "        print(s.login('" + user + "', pw)[0])\n"
+        "    except smtplib.SMTPAuthenticationError as e:\n"
+        "        print(e.smtp_code)\n"
+        "s.quit()\n",
+        4);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "535\n235\n");
 }

@@ -80,6 +80,29 @@ TEST(SmtpHeaders, BuildsTheReceivedLine) {
               std::string::npos);
 }
 
+TEST(SmtpHeaders, MaskSourceAndReceivedAuth) {
+    ReceivedInfo info;
+    info.helo = "laptop.home";
+    info.ip = "198.51.100.7";
+    info.by_host = "mx.example.net";
+    info.tls = true;
+    info.authenticated = true;
+    info.auth_user = "alice";
+    info.id = "0c1d2e3f";
+    info.date = 1704207845;
+    info.zone = Zone::utc;
+    info.mask_source = true;
+    info.received_auth = true;
+    EXPECT_EQ(received_header(info), "Received: by mx.example.net (mxd) with ESMTPSA auth=yes user=alice id 0c1d2e3f;\r\n"
+                                     "\tTue, 02 Jan 2024 15:04:05 +0000\r\n");
+    info.authenticated = false;
+    info.mask_source = false;
+    const auto header = received_header(info);
+    EXPECT_NE(header.find("from laptop.home ([198.51.100.7])"), std::string::npos) << header;
+    EXPECT_NE(header.find("with ESMTPS auth=no id"), std::string::npos) << header;
+    EXPECT_EQ(header.find("alice"), std::string::npos) << header;
+}
+
 TEST(SmtpHeaders, ReceivedLineResistsInjection) {
     ReceivedInfo info;
     info.helo = "evil\r\nBcc: victim@example.org";
@@ -166,4 +189,23 @@ TEST(SmtpHeaders, GeneratesUniqueMessageIds) {
     }
     EXPECT_NE(message_id("").find("@localhost>"), std::string::npos);
     EXPECT_EQ(message_id("bad host\r\n").find('\r'), std::string::npos);
+}
+
+TEST(SmtpHeaders, MasqueradeRewritesTheFromAddress) {
+    const std::string sender = "alice@example.org";
+    auto rewritten = masquerade_from("Subject: hi\r\nFrom: \"Alice, A.\" <alice@laptop.home>\r\nTo: bob@x\r\n\r\nFrom: body\r\n", sender);
+    ASSERT_TRUE(rewritten);
+    EXPECT_EQ(*rewritten, "Subject: hi\r\nFrom: \"Alice, A.\" <alice@example.org>\r\nTo: bob@x\r\n\r\nFrom: body\r\n");
+    rewritten = masquerade_from("from: root (Cron Daemon)\r\n\r\nbody\r\n", sender);
+    ASSERT_TRUE(rewritten);
+    EXPECT_EQ(*rewritten, "from: alice@example.org\r\n\r\nbody\r\n");
+    // Folded fields are replaced whole.
+    rewritten = masquerade_from("From: Alice\r\n <alice@laptop>\r\nX: y\r\n\r\n", sender);
+    ASSERT_TRUE(rewritten);
+    EXPECT_EQ(*rewritten, "From: Alice\r\n <alice@example.org>\r\nX: y\r\n\r\n");
+    // Lists, groups, no From: field and unbalanced syntax are left alone.
+    EXPECT_FALSE(masquerade_from("From: a@x, b@y\r\n\r\n", sender));
+    EXPECT_FALSE(masquerade_from("From: team: a@x;\r\n\r\n", sender));
+    EXPECT_FALSE(masquerade_from("Subject: no from\r\n\r\nFrom: body\r\n", sender));
+    EXPECT_FALSE(masquerade_from("From: \"unterminated <a@x>\r\n\r\n", sender));
 }

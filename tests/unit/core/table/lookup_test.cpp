@@ -135,3 +135,16 @@ TEST(GetpwnamTable, KnowsRoot) {
     ASSERT_TRUE(none);
     EXPECT_FALSE(*none);
 }
+
+TEST(TableLookup, SendersEntriesAllowAddresses) {
+    const char delim = '+';
+    EXPECT_TRUE(core::table::mailaddr_allowed("alice@example.org", "alice@example.org", delim));
+    EXPECT_TRUE(core::table::mailaddr_allowed("Alice@Example.ORG", "bob@example.org, alice@example.org", delim));
+    EXPECT_TRUE(core::table::mailaddr_allowed("alice+lists@example.org", "alice@example.org", delim));
+    EXPECT_FALSE(core::table::mailaddr_allowed("alice@example.org", "alice+lists@example.org", delim));
+    EXPECT_TRUE(core::table::mailaddr_allowed("anyone@example.net", "@example.net", delim));
+    EXPECT_TRUE(core::table::mailaddr_allowed("alice@anywhere.test", "alice", delim));
+    EXPECT_TRUE(core::table::mailaddr_allowed("x@y.z", "@", delim));
+    EXPECT_FALSE(core::table::mailaddr_allowed("mallory@example.org", "alice@example.org @example.net", delim));
+    EXPECT_FALSE(core::table::mailaddr_allowed("alice@example.org", "", delim));
+}
