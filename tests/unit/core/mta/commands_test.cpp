@@ -37,7 +37,8 @@ TEST(MtaCommands, PathTextRefusesCommandInjection) {
     EXPECT_TRUE(check_path_text("\"a b\"@example.org"));
     EXPECT_TRUE(check_path_text(""));
     for (const std::string_view bad :
-         {"a@b>\r\nRCPT TO:<c@d", "a@b\nx", std::string_view("a\0b", 3), "<a@b>"}) {
+         {std::string_view("a@b>\r\nRCPT TO:<c@d"), std::string_view("a@b\nx"),
+          std::string_view("a\0b", 3), std::string_view("<a@b>")}) {
         auto r = check_path_text(bad);
         ASSERT_FALSE(r);
         EXPECT_EQ(r.error().code, core::Errc::parse);
