@@ -1,63 +1,279 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
-# Ingest benchmark (issue 5): smtp-source (from Debian's postfix package, unpacked, not
-# installed) sends 2 KB messages at 1, 10 and 50 parallel sessions to mxd, and to smtp-sink,
-# a receiver that stores nothing, as the ceiling of this machine. Messages per second for each
-# and mxd's share of the ceiling, measured in the same run. Loopback only.
-# Usage: bench/ingest.sh [MESSAGES]     (default 5000 per run)
+# Ingest benchmark (issue 5): smtp-source sends 2 KB messages, one per connection, at 1, 10 and
+# 50 parallel sessions to four receivers started side by side, each on its own 127.0.0.1 port,
+# in the same run, interleaved:
+#   mxd        this tree, built with optimisation in ./build-bench (or $MXD_BUILD), spool in a
+#              temporary directory, deliveries paused (-P mda -P mta);
+#   opensmtpd  smtpd from Debian's opensmtpd package, unpacked by bench/peers.sh, never
+#              installed: it runs in a private mount namespace (unshare --mount) where its
+#              compiled-in /var/spool/smtpd, /var/lib/opensmtpd/empty, /run/smtpd.sock and a
+#              resolv.conf that says `lookup file` (no DNS) are bind-mounted from the temporary
+#              directory; deliveries paused (-P mda -P mta); same smtpd.conf rules as mxd;
+#   postfix    master/smtpd/cleanup from Debian's postfix package, unpacked, run as
+#              `postfix -c DIR` with its own main.cf, master.cf, queue and data directories;
+#              every message goes to the hold queue (check_client_access static:HOLD), so
+#              nothing is delivered;
+#   smtp-sink  from the same package: a receiver that stores nothing, the ceiling of this
+#              machine.
+# Prints messages per second per receiver and session count, the ratios mxd/OpenSMTPD,
+# mxd/Postfix and mxd/sink, and whether the targets of the issue are met (at 10 and 50
+# sessions: >= 10x OpenSMTPD, >= 2x Postfix, >= 0.5x smtp-sink). Afterwards it counts what each
+# storing receiver holds in its queue, so that a receiver that refused mail cannot look fast.
+# The machine is shared and noisy: compare the ratios of one run, not figures across runs.
+#
+# Usage (as root: OpenSMTPD and Postfix need their system users and a mount namespace):
+#   bench/ingest.sh [MESSAGES]     messages per run (default 3000), the same for every receiver
+# Environment: MXD_BUILD (build directory, default build-bench), BENCH_CACHE (see peers.sh),
+# INGEST_ONLY="mxd postfix" (a subset of mxd opensmtpd postfix sink), INGEST_SESSIONS="10 50".
+# Loopback only; everything started is stopped on exit.
+# shellcheck disable=SC2317  # the start_* and queued_* functions are called by name
 set -euo pipefail
 cd "$(dirname "$0")/.."
-messages=${1:-5000}
+messages=${1:-3000}
+build=${MXD_BUILD:-build-bench}
+read -ra receivers <<<"${INGEST_ONLY:-mxd opensmtpd postfix sink}"
+read -ra sessions_list <<<"${INGEST_SESSIONS:-1 10 50}"
+warmup=100
+if [ "$(id -u)" -ne 0 ]; then
+  echo "ingest: run as root (OpenSMTPD and Postfix need their users and a mount namespace)" >&2
+  exit 1
+fi
 scripts/setup
-scripts/build >/dev/null
+[ -f "$build/build.ninja" ] || meson setup "$build" --buildtype=release >/dev/null
+if ! nice ninja -C "$build" daemon/mxd cli/mxctl >"$build/ingest-build.log" 2>&1; then
+  # The worktree is shared: someone else's half-done file must not stop a measurement.
+  if [ ! -x "$build/daemon/mxd" ] || [ ! -x "$build/cli/mxctl" ]; then
+    cat "$build/ingest-build.log" >&2
+    exit 1
+  fi
+  echo "ingest: the build failed (see $build/ingest-build.log); measuring the mxd built before" >&2
+fi
 # shellcheck source=bench/peers.sh
 . bench/peers.sh
 peers_setup
+pf_root="$BENCH_CACHE/postfix"
+os_root="$BENCH_CACHE/opensmtpd"
+tools="$pf_root/usr/sbin"
+export LD_LIBRARY_PATH="$POSTFIX_LIBS"
+
 work=$(mktemp -d)
+chmod 755 "$work"  # the peers' unprivileged processes walk through it
 pids=()
+postfix_started=
 cleanup() {
+  if [ -n "$postfix_started" ]; then
+    "$tools/postfix" -c "$work/postfix/conf" stop >/dev/null 2>&1 || true
+  fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
-tools="$BENCH_CACHE/postfix/usr/sbin"
-export LD_LIBRARY_PATH="$POSTFIX_LIBS"
 
-# Sends $messages with $1 sessions to port $2; prints messages per second.
-rate() {
-  local start end
-  start=$(date +%s.%N)
-  "$tools/smtp-source" -s "$1" -m "$messages" -l 2048 -f bench@sender.net -t rcpt@example.org "127.0.0.1:$2"
-  end=$(date +%s.%N)
-  awk -v m="$messages" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", m / (b - a) }'
+# A TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+wait_port() {
+  local _
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "ingest: nothing listens on 127.0.0.1:$1 ($2)" >&2
+  return 1
+}
+declare -A port
 
-cat > "$work/mxd.conf" <<CONF
-queue directory "$work/spool"
-listen on 127.0.0.1 port 0
+# The routing rules, in smtpd.conf(5) form, that mxd and OpenSMTPD both use.
+rules() {
+  cat <<CONF
 table vusers { "@example.org" = root }
 action "local" mbox virtual <vusers>
 match from any for domain "example.org" action "local"
-smtp limit max-mails 100000
 CONF
-build/daemon/mxd -d -f "$work/mxd.conf" -s "$work/mxd.sock" -P mda -P mta 2>"$work/mxd.log" &
-pids+=($!)
-for _ in $(seq 100); do [ -S "$work/mxd.sock" ] && break; sleep 0.05; done
-mxd_port=$(build/cli/mxctl -s "$work/mxd.sock" -j show status |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["listeners"][0]["port"])')
+}
 
-sink_port=$((20000 + RANDOM % 20000))
-# As root, smtp-sink insists on a user to run as.
-"$tools/smtp-sink" -u nobody "127.0.0.1:$sink_port" 1000 &
-pids+=($!)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$sink_port") 2>/dev/null && break; sleep 0.05; done
+start_mxd() {
+  {
+    echo "queue directory \"$work/mxd/spool\""
+    echo "listen on 127.0.0.1 port 0"
+    rules
+    echo "smtp limit max-mails 100000"
+  } > "$work/mxd.conf"
+  mkdir -p "$work/mxd"
+  "$build/daemon/mxd" -d -f "$work/mxd.conf" -s "$work/mxd.sock" -P mda -P mta 2>"$work/mxd.log" &
+  pids+=($!)
+  local _
+  for _ in $(seq 200); do [ -S "$work/mxd.sock" ] && break; sleep 0.05; done
+  port[mxd]=$("$build/cli/mxctl" -s "$work/mxd.sock" -j show status |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["listeners"][0]["port"])')
+}
+queued_mxd() { "$build/cli/mxctl" -s "$work/mxd.sock" show queue | wc -l; }
 
-printf '%-10s %10s %10s %12s\n' sessions mxd/s sink/s mxd/sink
-for sessions in 1 10 50; do
-  m=$(rate "$sessions" "$mxd_port")
-  s=$(rate "$sessions" "$sink_port")
-  awk -v n="$sessions" -v m="$m" -v s="$s" 'BEGIN { printf "%-10s %10d %10d %12.2f\n", n, m, s, m / s }'
+start_opensmtpd() {
+  local d="$work/opensmtpd"
+  port[opensmtpd]=$(free_port)
+  mkdir -p "$d/spool/smtpd" "$d/lib/opensmtpd/empty" "$d/run"
+  chmod 711 "$d/spool/smtpd"
+  chmod -R 755 "$d/lib"
+  printf 'lookup file\n' > "$d/resolv.conf"  # asr would ask DNS first for each client's name
+  { echo "listen on 127.0.0.1 port ${port[opensmtpd]}"; rules; } > "$d/smtpd.conf"
+  chmod 644 "$d/resolv.conf" "$d/smtpd.conf"
+  cat > "$d/start.sh" <<SH
+set -e
+mount --bind "$d/spool" /var/spool
+mount --bind "$d/lib" /var/lib
+mount --bind "$d/run" /run
+mount --bind "$d/resolv.conf" /etc/resolv.conf
+exec "$os_root/usr/sbin/smtpd" -d -f "$d/smtpd.conf" -P mda -P mta
+SH
+  # unshare and sh exec: the pid is smtpd's parent process, which stops the others.
+  unshare --mount --propagation private sh "$d/start.sh" 2>"$work/opensmtpd.log" &
+  pids+=($!)
+  wait_port "${port[opensmtpd]}" opensmtpd
+}
+# One file per envelope beside each message's file.
+queued_opensmtpd() { find "$work/opensmtpd/spool/smtpd/queue" -type f ! -name message | wc -l; }
+
+start_postfix() {
+  local d="$work/postfix"
+  port[postfix]=$(free_port)
+  mkdir -p "$d/conf" "$d/queue" "$d/data"
+  chown postfix "$d/data"
+  cat > "$d/conf/main.cf" <<CF
+compatibility_level = 3.7
+queue_directory = $d/queue
+data_directory = $d/data
+command_directory = $pf_root/usr/sbin
+daemon_directory = $pf_root/usr/lib/postfix/sbin
+shlib_directory = $pf_root/usr/lib/postfix
+meta_directory = $pf_root/etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C LD_LIBRARY_PATH=$POSTFIX_LIBS
+maillog_file_prefixes = $work
+maillog_file = $work/postfix.log
+myhostname = bench.localdomain
+mydestination =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+# Every message to the hold queue: accepted, stored, never delivered.
+smtpd_recipient_restrictions = check_client_access static:HOLD, permit_mynetworks, reject
+CF
+  cat > "$d/conf/master.cf" <<CF
+127.0.0.1:${port[postfix]} inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n -  0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n -  - trivial-rewrite
+bounce    unix  - - n -  0 bounce
+defer     unix  - - n -  0 bounce
+trace     unix  - - n -  0 bounce
+verify    unix  - - n -  1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -  - proxymap
+showq     unix  n - n -  - showq
+error     unix  - - n -  - error
+retry     unix  - - n -  - error
+discard   unix  - - n -  - discard
+smtp      unix  - - n -  - smtp
+relay     unix  - - n -  - smtp
+local     unix  - n n -  - local
+virtual   unix  - n n -  - virtual
+anvil     unix  - - n -  1 anvil
+scache    unix  - - n -  1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CF
+  postfix_started=1
+  if ! "$tools/postfix" -c "$d/conf" start >/dev/null 2>&1; then
+    echo "ingest: postfix did not start:" >&2
+    cat "$work/postfix.log" >&2 || true
+    return 1
+  fi
+  wait_port "${port[postfix]}" postfix
+}
+queued_postfix() { find "$work/postfix/queue/hold" -type f | wc -l; }
+
+start_sink() {
+  port[sink]=$(free_port)
+  # As root, smtp-sink insists on a user to run as.
+  "$tools/smtp-sink" -u nobody "127.0.0.1:${port[sink]}" 1000 &
+  pids+=($!)
+  wait_port "${port[sink]}" smtp-sink
+}
+
+# Sends $2 messages with $1 sessions to receiver $3; prints messages per second.
+rate() {
+  local start end
+  start=$EPOCHREALTIME
+  if ! timeout 900 "$tools/smtp-source" -s "$1" -m "$2" -l 2048 -f bench@sender.net -t rcpt@example.org \
+    "127.0.0.1:${port[$3]}" >"$work/source.out" 2>&1; then
+    echo "ingest: smtp-source to $3 failed:" >&2
+    cat "$work/source.out" >&2
+    return 1
+  fi
+  end=$EPOCHREALTIME
+  awk -v m="$2" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", m / (b - a) }'
+}
+
+for r in "${receivers[@]}"; do
+  "start_$r"
+  rate 50 "$warmup" "$r" >/dev/null  # the peers spawn their processes on first use
 done
-queued=$(build/cli/mxctl -s "$work/mxd.sock" show queue | wc -l)
-echo "mxd queued $queued envelopes (expected $((messages * 3)))"
-echo "OpenSMTPD and Postfix as receivers are not in this script yet."
+
+declare -A mps
+for s in "${sessions_list[@]}"; do
+  for r in "${receivers[@]}"; do
+    mps[$r,$s]=$(rate "$s" "$messages" "$r")
+  done
+done
+
+has() { [[ " ${receivers[*]} " == *" $1 "* ]]; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+echo "ingest: $messages messages of 2 KB per run, one per connection; messages/s"
+printf '%-9s' sessions
+for r in "${receivers[@]}"; do printf ' %10s' "$r"; done
+has mxd && for r in opensmtpd postfix sink; do has "$r" && printf ' %14s' "mxd/$r"; done
+echo
+for s in "${sessions_list[@]}"; do
+  printf '%-9s' "$s"
+  for r in "${receivers[@]}"; do printf ' %10d' "${mps[$r,$s]}"; done
+  if has mxd; then
+    for r in opensmtpd postfix sink; do has "$r" && printf ' %14s' "$(ratio "${mps[mxd,$s]}" "${mps[$r,$s]}")"; done
+  fi
+  echo
+done
+
+if has mxd; then
+  declare -A target=([opensmtpd]=10 [postfix]=2 [sink]=0.5)
+  for s in "${sessions_list[@]}"; do
+    [ "$s" -ge 10 ] || continue
+    line="target at $s sessions:"
+    for r in opensmtpd postfix sink; do
+      has "$r" || continue
+      x=$(ratio "${mps[mxd,$s]}" "${mps[$r,$s]}")
+      verdict=$(awk -v x="$x" -v t="${target[$r]}" 'BEGIN { print (x >= t ? "met" : "NOT met") }')
+      line+=" mxd/$r $x (>= ${target[$r]}) $verdict;"
+    done
+    echo "${line%;}"
+  done
+fi
+
+expected=$((warmup + messages * ${#sessions_list[@]}))
+status=0
+line="queued (expected $expected each):"
+for r in mxd opensmtpd postfix; do
+  has "$r" || continue
+  n=$("queued_$r")
+  line+=" $r $n"
+  [ "$n" -eq "$expected" ] || status=1
+done
+echo "$line"
+[ "$status" -eq 0 ] || echo "ingest: a receiver did not queue every message it was sent" >&2
+exit "$status"

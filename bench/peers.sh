@@ -24,6 +24,11 @@ peers_setup() {
   getent group opensmtpq >/dev/null || groupadd --system opensmtpq
   getent group postdrop >/dev/null || groupadd --system postdrop
   id postfix >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postfix
+  # smtpd runs its unprivileged processes as Debian's opensmtpd and its queue as opensmtpq.
+  id opensmtpd >/dev/null 2>&1 ||
+    useradd --system --user-group --no-create-home --home-dir /var/lib/opensmtpd/empty --shell /usr/sbin/nologin opensmtpd
+  id opensmtpq >/dev/null 2>&1 ||
+    useradd --system --gid opensmtpq --no-create-home --home-dir /var/lib/opensmtpd/empty --shell /usr/sbin/nologin opensmtpq
   chgrp opensmtpq "$BENCH_CACHE/opensmtpd/usr/sbin/smtpctl"
   chmod 2755 "$BENCH_CACHE/opensmtpd/usr/sbin/smtpctl"
   mkdir -p "$BENCH_CACHE/postfix-conf"
