@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: ISC
+#include "daemon/mta/relay.hpp"
+
+namespace mxd::mta {
+
+core::Result<Options> options_for(const core::config::Config& config,
+                                  const core::config::Action& action,
+                                  const core::mta::RelayUrl& url) {
+    Options options;
+    options.protocol = url.lmtp() ? Protocol::lmtp : Protocol::smtp;
+    const auto policy = core::mta::tls_policy(url.scheme, action.relay_tls);
+    options.tls = policy.mode;
+    options.verify = policy.verify;
+    options.helo = action.helo;
+    if (options.tls == core::mta::TlsMode::none) {
+        return options;
+    }
+    ClientTlsSettings settings;
+    settings.ciphers = action.ciphers;
+    if (!action.relay_ca.empty()) {
+        const auto* ca = config.find_ca(action.relay_ca);
+        if (ca == nullptr) {
+            return core::fail(core::Errc::config, "undefined ca " + action.relay_ca);
+        }
+        settings.ca_file = ca->cert;
+    }
+    if (!action.relay_pki.empty()) {
+        const auto* pki = config.find_pki(action.relay_pki);
+        if (pki == nullptr) {
+            return core::fail(core::Errc::config, "undefined pki " + action.relay_pki);
+        }
+        settings.cert = pki->cert;
+        settings.key = pki->key;
+    }
+    MXD_TRY_ASSIGN(options.tls_context, ClientTls::create(settings));
+    return options;
+}
+
+std::optional<Endpoint> literal_endpoint(const core::mta::RelayUrl& url) {
+    if (!url.socket_path.empty()) {
+        return Endpoint{"", {}, url.socket_path};
+    }
+    asio::error_code ec;
+    const auto address = asio::ip::make_address(url.host, ec);
+    if (ec) {
+        return std::nullopt;
+    }
+    return Endpoint{"", asio::ip::tcp::endpoint(address, url.port), ""};
+}
+
+Status connect_failure_status(const core::Error& error) {
+    // RFC 3463 4.4.1: no answer from host; 4.7.0: security or policy status.
+    const bool tls = error.code == core::Errc::tls;
+    return Status{Outcome::temporary,
+                  core::smtp::Reply{421, tls ? "4.7.0" : "4.4.1", error.message}, true, ""};
+}
+
+asio::awaitable<std::vector<std::vector<RecipientResult>>>
+relay(std::vector<Endpoint> endpoints, Options options, std::vector<Message> messages) {
+    std::vector<std::vector<RecipientResult>> results;
+    auto client = co_await Client::connect(std::move(endpoints), std::move(options));
+    if (!client) {
+        const auto status = connect_failure_status(client.error());
+        for (const auto& message : messages) {
+            std::vector<RecipientResult> each;
+            for (const auto& r : message.recipients) {
+                each.push_back(RecipientResult{r.envelope, r.address, status});
+            }
+            results.push_back(std::move(each));
+        }
+        co_return results;
+    }
+    for (auto& message : messages) {
+        results.push_back(co_await (*client)->send(std::move(message)));
+    }
+    co_await (*client)->quit();
+    co_return results;
+}
+
+} // namespace mxd::mta
