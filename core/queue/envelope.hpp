@@ -42,6 +42,8 @@ struct Envelope {
     std::int64_t next_try = 0;
     std::int64_t retries = 0;
     std::string last_error;
+    std::string run_as;        // `|command` and `/file` from a .forward: the user they run as
+    std::int64_t warnings = 0; // delay notices sent so far (`bounce warn-interval`)
     // DSN (RFC 3461) parameters, kept as the client sent them.
     std::string dsn_ret;
     std::string dsn_envid;

@@ -9,20 +9,30 @@ namespace {
 
 constexpr std::string_view k_schema =
     "CREATE TABLE IF NOT EXISTS messages ("
-    " msgid INTEGER PRIMARY KEY, created INTEGER NOT NULL, size INTEGER NOT NULL, body BLOB NOT NULL);"
+    " msgid INTEGER PRIMARY KEY, created INTEGER NOT NULL, size INTEGER NOT NULL, body BLOB NOT "
+    "NULL);"
     "CREATE TABLE IF NOT EXISTS envelopes ("
-    " evpid INTEGER PRIMARY KEY, msgid INTEGER NOT NULL, origin INTEGER, type INTEGER, flags INTEGER,"
-    " sender TEXT, rcpt TEXT, dest TEXT, action TEXT, helo TEXT, src TEXT, hostname TEXT, auth_user TEXT,"
-    " tag TEXT, created INTEGER, expires INTEGER, last_try INTEGER, next_try INTEGER, retries INTEGER,"
-    " last_error TEXT, dsn_ret TEXT, dsn_envid TEXT, dsn_notify TEXT, dsn_orcpt TEXT);"
+    " evpid INTEGER PRIMARY KEY, msgid INTEGER NOT NULL, origin INTEGER, type INTEGER, flags "
+    "INTEGER,"
+    " sender TEXT, rcpt TEXT, dest TEXT, action TEXT, helo TEXT, src TEXT, hostname TEXT, "
+    "auth_user TEXT,"
+    " tag TEXT, created INTEGER, expires INTEGER, last_try INTEGER, next_try INTEGER, retries "
+    "INTEGER,"
+    " last_error TEXT, dsn_ret TEXT, dsn_envid TEXT, dsn_notify TEXT, dsn_orcpt TEXT, run_as TEXT,"
+    " warnings INTEGER);"
     "CREATE INDEX IF NOT EXISTS envelopes_msgid ON envelopes (msgid);";
 
 constexpr std::string_view k_columns =
-    "evpid, msgid, origin, type, flags, sender, rcpt, dest, action, helo, src, hostname, auth_user, tag,"
-    " created, expires, last_try, next_try, retries, last_error, dsn_ret, dsn_envid, dsn_notify, dsn_orcpt";
+    "evpid, msgid, origin, type, flags, sender, rcpt, dest, action, helo, src, hostname, "
+    "auth_user, tag,"
+    " created, expires, last_try, next_try, retries, last_error, dsn_ret, dsn_envid, dsn_notify, "
+    "dsn_orcpt, run_as,"
+    " warnings";
 
 // SQLite integers are signed 64-bit: ids are stored as their two's complement.
-sqlite3_int64 as_row_id(std::uint64_t v) { return static_cast<sqlite3_int64>(v); }
+sqlite3_int64 as_row_id(std::uint64_t v) {
+    return static_cast<sqlite3_int64>(v);
+}
 
 Error sqlite_error(sqlite3* db, std::string_view what) {
     return Error{Errc::io, std::string(what) + ": " + sqlite3_errmsg(db)};
@@ -31,7 +41,8 @@ Error sqlite_error(sqlite3* db, std::string_view what) {
 Envelope read_envelope(sqlite3_stmt* s) {
     auto text = [s](int i) {
         const auto* p = sqlite3_column_text(s, i);
-        return p != nullptr ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
+        return p != nullptr ? std::string(reinterpret_cast<const char*>(p),
+                                          static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
                             : std::string{};
     };
     Envelope e;
@@ -58,6 +69,8 @@ Envelope read_envelope(sqlite3_stmt* s) {
     e.dsn_envid = text(21);
     e.dsn_notify = text(22);
     e.dsn_orcpt = text(23);
+    e.run_as = text(24);
+    e.warnings = sqlite3_column_int64(s, 25);
     return e;
 }
 
@@ -70,71 +83,129 @@ Result<std::size_t> count_of(db::Database& database, std::string_view table) {
 } // namespace
 
 Result<QueueStore> QueueStore::open(const std::filesystem::path& spool, Access access) {
-    MXD_TRY_ASSIGN(auto database, db::Database::open(spool / "queue.db", db::Database::Mode::read_write_create));
+    MXD_TRY_ASSIGN(auto database,
+                   db::Database::open(spool / "queue.db", db::Database::Mode::read_write_create));
     // WAL with synchronous=FULL: a commit returns after the WAL is fsynced, which is what the
     // 250 after DATA waits for. Readers never block the writer.
-    MXD_TRY(database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;"));
+    MXD_TRY(database.exec(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;"));
     QueueStore store(std::move(database));
     if (access == Access::writer) {
         MXD_TRY(store.m_db.exec(k_schema));
-        MXD_TRY_ASSIGN(auto message, store.m_db.prepare(
-                                         "INSERT INTO messages (msgid, created, size, body) VALUES (?1, ?2, ?3, ?4)"));
-        MXD_TRY_ASSIGN(auto envelope, store.m_db.prepare("INSERT INTO envelopes (" + std::string(k_columns) +
-                                                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-                                                         " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"));
+        MXD_TRY_ASSIGN(
+            auto message,
+            store.m_db.prepare(
+                "INSERT INTO messages (msgid, created, size, body) VALUES (?1, ?2, ?3, ?4)"));
+        MXD_TRY_ASSIGN(
+            auto envelope,
+            store.m_db.prepare(
+                "INSERT INTO envelopes (" + std::string(k_columns) +
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"));
+        MXD_TRY_ASSIGN(
+            auto update,
+            store.m_db.prepare("UPDATE envelopes SET flags = ?2, last_try = ?3, next_try = ?4,"
+                               " retries = ?5, last_error = ?6, warnings = ?7, expires = ?8"
+                               " WHERE evpid = ?1"));
+        MXD_TRY_ASSIGN(auto remove, store.m_db.prepare("DELETE FROM envelopes WHERE evpid = ?1"));
+        MXD_TRY_ASSIGN(auto orphan,
+                       store.m_db.prepare("DELETE FROM messages WHERE msgid = ?1 AND NOT EXISTS"
+                                          " (SELECT 1 FROM envelopes WHERE msgid = ?1)"));
         store.m_insert_message.emplace(std::move(message));
         store.m_insert_envelope.emplace(std::move(envelope));
+        store.m_update_envelope.emplace(std::move(update));
+        store.m_delete_envelope.emplace(std::move(remove));
+        store.m_delete_orphan_message.emplace(std::move(orphan));
     }
     return store;
 }
 
 Result<void> QueueStore::commit(std::span<const NewMessage> messages) {
+    QueueChanges changes;
+    changes.messages.assign(messages.begin(), messages.end());
+    return apply(std::span<const QueueChanges>(&changes, 1));
+}
+
+Result<void> QueueStore::apply(std::span<const QueueChanges> batch) {
     sqlite3* db = m_db.handle();
     MXD_TRY(m_db.exec("BEGIN IMMEDIATE"));
     auto rollback = [&](Error error) -> Result<void> {
-        static_cast<void>(m_db.exec("ROLLBACK"));  // the batch's error is the one to report
+        static_cast<void>(m_db.exec("ROLLBACK")); // the batch's error is the one to report
         return fail(std::move(error));
     };
     sqlite3_stmt* msg = m_insert_message->raw();
     sqlite3_stmt* evp = m_insert_envelope->raw();
-    for (const auto& m : messages) {
-        sqlite3_reset(msg);
-        sqlite3_bind_int64(msg, 1, m.id.value());
-        sqlite3_bind_int64(msg, 2, m.created);
-        sqlite3_bind_int64(msg, 3, static_cast<sqlite3_int64>(m.body.size()));
-        sqlite3_bind_blob64(msg, 4, m.body.data(), m.body.size(), SQLITE_STATIC);
-        if (sqlite3_step(msg) != SQLITE_DONE) {
-            return rollback(sqlite_error(db, "store message " + m.id.hex()));
+    sqlite3_stmt* upd = m_update_envelope->raw();
+    sqlite3_stmt* del = m_delete_envelope->raw();
+    sqlite3_stmt* orphan = m_delete_orphan_message->raw();
+    for (const auto& changes : batch) {
+        for (const auto& m : changes.messages) {
+            sqlite3_reset(msg);
+            sqlite3_bind_int64(msg, 1, m.id.value());
+            sqlite3_bind_int64(msg, 2, m.created);
+            sqlite3_bind_int64(msg, 3, static_cast<sqlite3_int64>(m.body.size()));
+            sqlite3_bind_blob64(msg, 4, m.body.data(), m.body.size(), SQLITE_STATIC);
+            if (sqlite3_step(msg) != SQLITE_DONE) {
+                return rollback(sqlite_error(db, "store message " + m.id.hex()));
+            }
+            for (const auto& e : m.envelopes) {
+                sqlite3_reset(evp);
+                int i = 0;
+                auto bind_text = [&](const std::string& s) {
+                    sqlite3_bind_text(evp, ++i, s.data(), static_cast<int>(s.size()),
+                                      SQLITE_STATIC);
+                };
+                auto bind_int = [&](sqlite3_int64 v) { sqlite3_bind_int64(evp, ++i, v); };
+                bind_int(as_row_id(e.id.value()));
+                bind_int(e.id.msgid().value());
+                bind_int(static_cast<int>(e.origin));
+                bind_int(static_cast<int>(e.type));
+                bind_int(e.flags);
+                for (const auto* s : {&e.sender, &e.rcpt, &e.dest, &e.action, &e.helo, &e.src,
+                                      &e.hostname, &e.auth_user, &e.tag}) {
+                    bind_text(*s);
+                }
+                for (auto v : {e.created, e.expires, e.last_try, e.next_try, e.retries}) {
+                    bind_int(v);
+                }
+                for (const auto* s : {&e.last_error, &e.dsn_ret, &e.dsn_envid, &e.dsn_notify,
+                                      &e.dsn_orcpt, &e.run_as}) {
+                    bind_text(*s);
+                }
+                bind_int(e.warnings);
+                if (sqlite3_step(evp) != SQLITE_DONE) {
+                    return rollback(sqlite_error(db, "store envelope " + e.id.hex()));
+                }
+            }
         }
-        for (const auto& e : m.envelopes) {
-            sqlite3_reset(evp);
-            int i = 0;
-            auto bind_text = [&](const std::string& s) {
-                sqlite3_bind_text(evp, ++i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
-            };
-            auto bind_int = [&](sqlite3_int64 v) { sqlite3_bind_int64(evp, ++i, v); };
-            bind_int(as_row_id(e.id.value()));
-            bind_int(e.id.msgid().value());
-            bind_int(static_cast<int>(e.origin));
-            bind_int(static_cast<int>(e.type));
-            bind_int(e.flags);
-            for (const auto* s : {&e.sender, &e.rcpt, &e.dest, &e.action, &e.helo, &e.src, &e.hostname, &e.auth_user,
-                                  &e.tag}) {
-                bind_text(*s);
+        for (const auto& e : changes.updates) {
+            sqlite3_reset(upd);
+            sqlite3_bind_int64(upd, 1, as_row_id(e.id.value()));
+            sqlite3_bind_int64(upd, 2, e.flags);
+            sqlite3_bind_int64(upd, 3, e.last_try);
+            sqlite3_bind_int64(upd, 4, e.next_try);
+            sqlite3_bind_int64(upd, 5, e.retries);
+            sqlite3_bind_text(upd, 6, e.last_error.data(), static_cast<int>(e.last_error.size()),
+                              SQLITE_STATIC);
+            sqlite3_bind_int64(upd, 7, e.warnings);
+            sqlite3_bind_int64(upd, 8, e.expires);
+            if (sqlite3_step(upd) != SQLITE_DONE) {
+                return rollback(sqlite_error(db, "update envelope " + e.id.hex()));
             }
-            for (auto v : {e.created, e.expires, e.last_try, e.next_try, e.retries}) {
-                bind_int(v);
-            }
-            for (const auto* s : {&e.last_error, &e.dsn_ret, &e.dsn_envid, &e.dsn_notify, &e.dsn_orcpt}) {
-                bind_text(*s);
-            }
-            if (sqlite3_step(evp) != SQLITE_DONE) {
-                return rollback(sqlite_error(db, "store envelope " + e.id.hex()));
+        }
+        for (const auto& id : changes.removals) {
+            sqlite3_reset(del);
+            sqlite3_bind_int64(del, 1, as_row_id(id.value()));
+            sqlite3_reset(orphan);
+            sqlite3_bind_int64(orphan, 1, id.msgid().value());
+            if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(orphan) != SQLITE_DONE) {
+                return rollback(sqlite_error(db, "remove envelope " + id.hex()));
             }
         }
     }
-    sqlite3_reset(msg);
-    sqlite3_reset(evp);
+    for (auto* stmt : {msg, evp, upd, del, orphan}) {
+        sqlite3_reset(stmt);
+    }
     if (auto committed = m_db.exec("COMMIT"); !committed) {
         return rollback(std::move(committed).error());
     }
@@ -142,7 +213,8 @@ Result<void> QueueStore::commit(std::span<const NewMessage> messages) {
 }
 
 Result<void> QueueStore::for_each_envelope(const std::function<bool(const Envelope&)>& visit) {
-    MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT " + std::string(k_columns) + " FROM envelopes ORDER BY evpid"));
+    MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT " + std::string(k_columns) +
+                                           " FROM envelopes ORDER BY evpid"));
     for (;;) {
         MXD_TRY_ASSIGN(const bool row, stmt.step());
         if (!row || !visit(read_envelope(stmt.raw()))) {
@@ -151,9 +223,12 @@ Result<void> QueueStore::for_each_envelope(const std::function<bool(const Envelo
     }
 }
 
-Result<std::vector<Envelope>> QueueStore::envelopes_after(std::optional<EvpId> after, std::size_t limit) {
-    MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT " + std::string(k_columns) +
-                                           " FROM envelopes WHERE ?1 IS NULL OR evpid > ?1 ORDER BY evpid LIMIT ?2"));
+Result<std::vector<Envelope>> QueueStore::envelopes_after(std::optional<EvpId> after,
+                                                          std::size_t limit) {
+    MXD_TRY_ASSIGN(
+        auto stmt,
+        m_db.prepare("SELECT " + std::string(k_columns) +
+                     " FROM envelopes WHERE ?1 IS NULL OR evpid > ?1 ORDER BY evpid LIMIT ?2"));
     if (after) {
         sqlite3_bind_int64(stmt.raw(), 1, as_row_id(after->value()));
     }
@@ -168,8 +243,23 @@ Result<std::vector<Envelope>> QueueStore::envelopes_after(std::optional<EvpId> a
     }
 }
 
-Result<std::size_t> QueueStore::envelope_count() { return count_of(m_db, "envelopes"); }
-Result<std::size_t> QueueStore::message_count() { return count_of(m_db, "messages"); }
+Result<std::optional<Envelope>> QueueStore::envelope(EvpId id) {
+    MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT " + std::string(k_columns) +
+                                           " FROM envelopes WHERE evpid = ?1"));
+    sqlite3_bind_int64(stmt.raw(), 1, as_row_id(id.value()));
+    MXD_TRY_ASSIGN(const bool row, stmt.step());
+    if (!row) {
+        return std::optional<Envelope>{};
+    }
+    return std::optional<Envelope>{read_envelope(stmt.raw())};
+}
+
+Result<std::size_t> QueueStore::envelope_count() {
+    return count_of(m_db, "envelopes");
+}
+Result<std::size_t> QueueStore::message_count() {
+    return count_of(m_db, "messages");
+}
 
 Result<std::optional<std::string>> QueueStore::message_body(MsgId id) {
     MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT body FROM messages WHERE msgid = ?1"));
@@ -179,8 +269,9 @@ Result<std::optional<std::string>> QueueStore::message_body(MsgId id) {
         return std::optional<std::string>{};
     }
     const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt.raw(), 0));
-    return std::optional<std::string>{std::string(data != nullptr ? data : "",
-                                                  static_cast<std::size_t>(sqlite3_column_bytes(stmt.raw(), 0)))};
+    return std::optional<std::string>{
+        std::string(data != nullptr ? data : "",
+                    static_cast<std::size_t>(sqlite3_column_bytes(stmt.raw(), 0)))};
 }
 
 } // namespace core::queue

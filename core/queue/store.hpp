@@ -25,6 +25,17 @@ struct NewMessage {
     std::vector<Envelope> envelopes;
 };
 
+// Changes to the queue made in one transaction: new messages (a received message, a bounce),
+// envelopes whose scheduling fields changed (retries, errors, flags), and envelopes that leave
+// the queue (delivered, or bounced in the same transaction). A message goes when its last
+// envelope does.
+struct QueueChanges {
+    std::vector<NewMessage> messages;
+    std::vector<Envelope> updates;
+    std::vector<EvpId> removals;
+    bool empty() const { return messages.empty() && updates.empty() && removals.empty(); }
+};
+
 class QueueStore {
 public:
     // Opens (creating when needed) `spool/queue.db`. A write connection is meant for one
@@ -35,6 +46,13 @@ public:
     // Writes the messages and their envelopes in one transaction. When it returns success,
     // they are on stable storage; on failure nothing of the batch is stored.
     Result<void> commit(std::span<const NewMessage> messages);
+
+    // Applies all of `changes` in one transaction: on success they are on stable storage, on
+    // failure none is.
+    Result<void> apply(std::span<const QueueChanges> changes);
+
+    // One envelope by id, or nullopt when it is not in the queue.
+    Result<std::optional<Envelope>> envelope(EvpId id);
 
     // Calls `visit` for each envelope in id order until it returns false; rows are read one
     // at a time (constant memory).
@@ -56,6 +74,9 @@ private:
     db::Database m_db;
     std::optional<db::Statement> m_insert_message;
     std::optional<db::Statement> m_insert_envelope;
+    std::optional<db::Statement> m_update_envelope;
+    std::optional<db::Statement> m_delete_envelope;
+    std::optional<db::Statement> m_delete_orphan_message;
 };
 
 } // namespace core::queue

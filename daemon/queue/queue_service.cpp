@@ -15,8 +15,10 @@ constexpr std::size_t k_batch_max = 512;
 } // namespace
 
 core::Result<std::unique_ptr<QueueService>> QueueService::open(const std::filesystem::path& spool) {
-    MXD_TRY_ASSIGN(auto writer, core::queue::QueueStore::open(spool, core::queue::QueueStore::Access::writer));
-    MXD_TRY_ASSIGN(auto reader, core::queue::QueueStore::open(spool, core::queue::QueueStore::Access::reader));
+    MXD_TRY_ASSIGN(auto writer,
+                   core::queue::QueueStore::open(spool, core::queue::QueueStore::Access::writer));
+    MXD_TRY_ASSIGN(auto reader,
+                   core::queue::QueueStore::open(spool, core::queue::QueueStore::Access::reader));
     return std::unique_ptr<QueueService>(new QueueService(std::move(writer), std::move(reader)));
 }
 
@@ -36,13 +38,13 @@ QueueService::~QueueService() {
 
 void QueueService::run_committer() {
     std::vector<Pending> batch;
-    std::vector<core::queue::NewMessage> messages;
+    std::vector<core::queue::QueueChanges> changes;
     for (;;) {
         {
             std::unique_lock lock(m_mutex);
             m_wake.wait(lock, [this] { return m_stopping || !m_pending.empty(); });
             if (m_pending.empty()) {
-                return;  // stopping, and everything handed over is committed
+                return; // stopping, and everything handed over is committed
             }
             // Everything that arrived while the previous fsync ran goes into this one.
             while (!m_pending.empty() && batch.size() < k_batch_max) {
@@ -50,18 +52,30 @@ void QueueService::run_committer() {
                 m_pending.pop_front();
             }
         }
-        messages.clear();
+        changes.clear();
+        std::size_t messages = 0;
         for (auto& p : batch) {
-            messages.push_back(std::move(p.message));
+            messages += p.changes.messages.size();
+            changes.push_back(std::move(p.changes));
         }
-        auto result = m_writer.commit(messages);
+        auto result = m_writer.apply(changes);
         if (!result) {
-            core::log::error("queue", "commit-failed", {{"messages", messages.size()}, {"error", result.error().message}});
+            core::log::error("queue", "commit-failed",
+                             {{"messages", messages}, {"error", result.error().message}});
         }
         {
             std::lock_guard lock(m_mutex);
             ++m_counters.batches;
-            m_counters.messages += result ? messages.size() : 0;
+            m_counters.messages += result ? messages : 0;
+        }
+        if (result && m_on_committed && messages > 0) {
+            std::vector<core::queue::Envelope> added;
+            for (const auto& c : changes) {
+                for (const auto& m : c.messages) {
+                    added.insert(added.end(), m.envelopes.begin(), m.envelopes.end());
+                }
+            }
+            m_on_committed(added);
         }
         for (auto& p : batch) {
             p.done(result);
@@ -71,9 +85,19 @@ void QueueService::run_committer() {
 }
 
 asio::awaitable<core::Result<void>> QueueService::commit(core::queue::NewMessage message) {
+    core::queue::QueueChanges changes;
+    changes.messages.push_back(std::move(message));
+    co_return co_await submit(std::move(changes));
+}
+
+asio::awaitable<core::Result<void>> QueueService::apply(core::queue::QueueChanges changes) {
+    co_return co_await submit(std::move(changes));
+}
+
+asio::awaitable<core::Result<void>> QueueService::submit(core::queue::QueueChanges changes) {
     std::optional<core::Result<void>> outcome;
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-        [this, &message, &outcome](auto handler) {
+        [this, &changes, &outcome](auto handler) {
             auto home = asio::get_associated_executor(handler);
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
             Done done = [&outcome, shared, home](core::Result<void> result) {
@@ -82,7 +106,7 @@ asio::awaitable<core::Result<void>> QueueService::commit(core::queue::NewMessage
             };
             {
                 std::lock_guard lock(m_mutex);
-                m_pending.push_back(Pending{std::move(message), std::move(done)});
+                m_pending.push_back(Pending{std::move(changes), std::move(done)});
             }
             m_wake.notify_one();
         },
@@ -90,10 +114,26 @@ asio::awaitable<core::Result<void>> QueueService::commit(core::queue::NewMessage
     co_return std::move(*outcome);
 }
 
-core::Result<std::vector<core::queue::Envelope>> QueueService::page(std::optional<core::queue::EvpId> after,
-                                                                    std::size_t limit) {
+core::Result<std::vector<core::queue::Envelope>>
+QueueService::page(std::optional<core::queue::EvpId> after, std::size_t limit) {
     std::lock_guard lock(m_reader_mutex);
     return m_reader.envelopes_after(after, limit);
+}
+
+core::Result<std::optional<core::queue::Envelope>> QueueService::envelope(core::queue::EvpId id) {
+    std::lock_guard lock(m_reader_mutex);
+    return m_reader.envelope(id);
+}
+
+core::Result<std::optional<std::string>> QueueService::message_body(core::queue::MsgId id) {
+    std::lock_guard lock(m_reader_mutex);
+    return m_reader.message_body(id);
+}
+
+core::Result<void>
+QueueService::for_each_envelope(const std::function<bool(const core::queue::Envelope&)>& visit) {
+    std::lock_guard lock(m_reader_mutex);
+    return m_reader.for_each_envelope(visit);
 }
 
 core::Result<std::size_t> QueueService::envelope_count() {

@@ -20,7 +20,7 @@
 namespace mxd::queue {
 
 class QueueService {
-public:
+  public:
     // Opens the store in `spool` (creating it) and starts the committer thread.
     static core::Result<std::unique_ptr<QueueService>> open(const std::filesystem::path& spool);
     ~QueueService();
@@ -31,9 +31,27 @@ public:
     // are on stable storage, or with the store's error, in which case nothing was stored.
     asio::awaitable<core::Result<void>> commit(core::queue::NewMessage message);
 
+    // Applies delivery results (updates, removals, bounces) in the committer's next transaction;
+    // resumes the caller once they are on stable storage, or with the store's error.
+    asio::awaitable<core::Result<void>> apply(core::queue::QueueChanges changes);
+
+    // Called on the committer thread after each successful commit with the new messages, so the
+    // scheduler learns of them. Set before any commit.
+    using CommittedHook = std::function<void(const std::vector<core::queue::Envelope>&)>;
+    void on_committed(CommittedHook hook) { m_on_committed = std::move(hook); }
+
+    // One envelope, from the reader connection (blocking), nullopt when not queued.
+    core::Result<std::optional<core::queue::Envelope>> envelope(core::queue::EvpId id);
+    // A message's raw text, from the reader connection (blocking).
+    core::Result<std::optional<std::string>> message_body(core::queue::MsgId id);
+    // Every envelope, one at a time, from the reader connection (blocking; start-up).
+    core::Result<void>
+    for_each_envelope(const std::function<bool(const core::queue::Envelope&)>& visit);
+
     // A page of envelopes after `after`, from a reader connection. Blocking: run it on a
     // worker thread. Safe from any thread.
-    core::Result<std::vector<core::queue::Envelope>> page(std::optional<core::queue::EvpId> after, std::size_t limit);
+    core::Result<std::vector<core::queue::Envelope>> page(std::optional<core::queue::EvpId> after,
+                                                          std::size_t limit);
 
     // Counts, from the reader connection (blocking).
     core::Result<std::size_t> envelope_count();
@@ -45,12 +63,13 @@ public:
     };
     Counters counters();
 
-private:
+  private:
     using Done = std::function<void(core::Result<void>)>;
     struct Pending {
-        core::queue::NewMessage message;
+        core::queue::QueueChanges changes;
         Done done;
     };
+    asio::awaitable<core::Result<void>> submit(core::queue::QueueChanges changes);
 
     QueueService(core::queue::QueueStore writer, core::queue::QueueStore reader);
     void run_committer();
@@ -63,6 +82,7 @@ private:
     std::deque<Pending> m_pending;
     bool m_stopping = false;
     Counters m_counters;
+    CommittedHook m_on_committed;
     std::thread m_thread;
 };
 

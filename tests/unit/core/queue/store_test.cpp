@@ -84,6 +84,44 @@ TEST(QueueStore, AFailedBatchStoresNothing) {
     EXPECT_EQ(*store->message_count(), 1u);
 }
 
+TEST(QueueStore, ChangesUpdateAndRemoveEnvelopesAndTheLastOneTakesTheMessage) {
+    TempDir dir;
+    auto store = QueueStore::open(dir.path(), QueueStore::Access::writer);
+    ASSERT_TRUE(store);
+    const auto first = message(0x10000000, {"a@x.org", "b@x.org"});
+    ASSERT_TRUE(store->commit(std::vector{first}));
+
+    // A temporary failure: the retry fields change and survive a reopen.
+    auto retried = first.envelopes[0];
+    retried.retries = 2;
+    retried.last_try = 1700000100;
+    retried.next_try = 1700000900;
+    retried.last_error = "451 4.3.0 try later";
+    retried.warnings = 1;
+    QueueChanges changes;
+    changes.updates.push_back(retried);
+    // The second envelope fails for good: its bounce is queued in the same transaction.
+    changes.removals.push_back(first.envelopes[1].id);
+    changes.messages.push_back(message(0x20000000, {"alice@example.org"}));
+    ASSERT_TRUE(store->apply(std::vector{changes}));
+    EXPECT_EQ(*store->envelope_count(), 2u);
+    const auto read = store->envelope(retried.id);
+    ASSERT_TRUE(read && *read);
+    EXPECT_EQ((*read)->retries, 2);
+    EXPECT_EQ((*read)->next_try, 1700000900);
+    EXPECT_EQ((*read)->last_error, "451 4.3.0 try later");
+    EXPECT_EQ((*read)->warnings, 1);
+    EXPECT_FALSE(store->envelope(first.envelopes[1].id)->has_value());
+
+    // Delivered: the last envelope leaves, and its message with it.
+    QueueChanges delivered;
+    delivered.removals.push_back(retried.id);
+    ASSERT_TRUE(store->apply(std::vector{delivered}));
+    EXPECT_FALSE(*store->message_body(MsgId(0x10000000)));
+    EXPECT_EQ(*store->message_count(), 1u);
+    EXPECT_EQ(*store->envelope_count(), 1u);
+}
+
 TEST(ShowQueueLine, HasSmtpctlsFourteenFields) {
     auto m = message(0x0c1d2e3f, {"bob@example.org"});
     auto e = m.envelopes[0];
