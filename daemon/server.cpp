@@ -5,6 +5,7 @@
 #include "core/util/log.hpp"
 #include "core/rules/ruleset.hpp"
 #include "daemon/control/control_server.hpp"
+#include "daemon/dns/resolver.hpp"
 #include "daemon/queue/queue_service.hpp"
 #include "daemon/smtp/listener.hpp"
 #include "daemon/workers.hpp"
@@ -62,6 +63,7 @@ core::Result<void> Server::open() {
         return core::fail(rules.error());
     }
     state.rules = std::make_shared<const core::rules::Ruleset>(std::move(*rules));
+    state.resolver = std::make_shared<const dns::Resolver>(dns::Resolver::from_system(m_impl->io.get_executor()));
     MXD_TRY(m_impl->control.open(state.socket));
     MXD_TRY_ASSIGN(state.listeners, m_impl->listeners.open(state.config.listeners));
     MXD_TRY(m_impl->listeners.load_tls(state.config));

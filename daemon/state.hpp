@@ -20,6 +20,9 @@ class QueueService;
 namespace core::rules {
 class Ruleset;
 }
+namespace mxd::dns {
+class Resolver;
+}
 
 // What the running daemon is, as the control handlers see it. Owned by mxd::Server and only
 // touched from the event loop thread.
@@ -54,6 +57,7 @@ struct RuntimeState {
     std::unique_ptr<lookup::Tables> tables;  // opened from the configuration at start
     std::shared_ptr<queue::QueueService> queue;  // the spool's store and committer
     std::shared_ptr<const core::rules::Ruleset> rules;  // the configuration's `match` rules
+    std::shared_ptr<const dns::Resolver> resolver;      // every DNS lookup of the daemon
     std::function<void()> request_stop;  // asks the event loop to stop after the current reply
 };
 

@@ -50,6 +50,17 @@ public:
     const core::config::Rule& rule(std::size_t index) const { return m_rules[index].rule; }
     std::size_t size() const { return m_rules.size(); }
 
+    // True when a rule tests the client's host name (`from rdns`): only then does a session
+    // look it up in the DNS.
+    bool uses_rdns() const {
+        for (const auto& c : m_rules) {
+            if (c.rule.from == core::config::Rule::From::rdns) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     // Where a rule is and what it does, for traces and replies: `smtpd.conf:12 (action "local")`.
     static std::string describe(const core::config::Rule& rule);
 

@@ -13,6 +13,7 @@
 #include "core/smtp/reply.hpp"
 #include "core/util/log.hpp"
 #include "core/util/strings.hpp"
+#include "daemon/dns/resolver.hpp"
 #include "daemon/queue/queue_service.hpp"
 
 #include <sys/stat.h>
@@ -74,7 +75,7 @@ private:
     };
 
     // What the read loop does after a line: go on, end the session, or an asynchronous step.
-    enum class After { carry_on, close, start_tls, check_password, expand_recipient };
+    enum class After { carry_on, close, start_tls, check_password, expand_recipient, await_rdns };
 
     // Handles one line: a command, or a SASL response during AUTH.
     After handle_line(std::string_view line);
@@ -83,6 +84,13 @@ private:
     asio::awaitable<void> check_password();
     asio::awaitable<void> expand_recipient();
     asio::awaitable<bool> start_tls();
+    // The client's forward-confirmed host name, looked up in the background from the start of
+    // the session when a rule needs it (`from rdns`); bounded by the resolver's deadline.
+    asio::awaitable<void> lookup_rdns();
+    enum class RdnsState { not_needed, pending, done };
+    RdnsState m_rdns_state = RdnsState::not_needed;
+    std::optional<std::string> m_rdns;
+    std::unique_ptr<asio::steady_timer> m_rdns_ready; // cancelled when the lookup ends
     bool tls_offered() const {
         return !m_tls && m_env->tls && (m_env->listener.tls == core::config::Listener::Tls::starttls ||
                                         m_env->listener.tls == core::config::Listener::Tls::require);
@@ -176,6 +184,11 @@ asio::awaitable<void> Session::run() {
         co_return;
     }
     use_hostnames_table();
+    if (m_env->rules->uses_rdns() && m_env->state.resolver) {
+        m_rdns_state = RdnsState::pending;
+        m_rdns_ready = std::make_unique<asio::steady_timer>(m_socket.get_executor(), asio::steady_timer::time_point::max());
+        asio::co_spawn(m_socket.get_executor(), lookup_rdns(), asio::detached);
+    }
     if (m_env->listener.tls == core::config::Listener::Tls::smtps && !co_await start_tls()) {
         m_socket.close();
         co_return;
@@ -204,7 +217,16 @@ asio::awaitable<void> Session::run() {
                 say(reply::line_too_long());
                 continue;
             }
-            const auto after = handle_line(line.text);
+            auto after = handle_line(line.text);
+            if (after == After::await_rdns) {
+                // RCPT needs the host name: wait for the lookup (bounded), then take the line again.
+                const std::string again(line.text);
+                while (m_rdns_state == RdnsState::pending) {
+                    asio::error_code ignored;
+                    co_await m_rdns_ready->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+                }
+                after = handle_line(again);
+            }
             if (after == After::close) {
                 open = false;
                 break;
@@ -434,6 +456,7 @@ core::rules::Facts Session::rule_facts(std::string rcpt_to) const {
     facts.mail_from = m_txn ? m_txn->sender.to_string() : std::string{};
     facts.rcpt_to = std::move(rcpt_to);
     facts.local_names = m_env->local_names;
+    facts.rdns = m_rdns;
     return facts;
 }
 
@@ -441,6 +464,9 @@ Session::After Session::on_rcpt(const core::smtp::Command& command) {
     if (!m_txn) {
         say(reply::bad_sequence());
         return After::carry_on;
+    }
+    if (m_rdns_state == RdnsState::pending) {
+        return After::await_rdns;
     }
     if (m_txn->rcpts.size() >= static_cast<std::size_t>(m_env->state.config.smtp.max_rcpt)) {
         say(reply::too_many_recipients());
@@ -587,6 +613,22 @@ asio::awaitable<void> Session::expand_recipient() {
     say(reply::recipient_ok());
 }
 
+
+asio::awaitable<void> Session::lookup_rdns() {
+    auto self = shared_from_this();
+    asio::error_code ec;
+    const auto peer = asio::ip::make_address(m_src, ec);
+    if (!ec) {
+        auto name = co_await m_env->state.resolver->forward_confirmed(peer);
+        if (name && *name) {
+            m_rdns = **name;
+        }
+        trace("rdns", {{"address", m_src},
+                       {"name", name ? name->value_or("<none>") : "<" + name.error().message + ">"}});
+    }
+    m_rdns_state = RdnsState::done;
+    m_rdns_ready->cancel();
+}
 
 asio::awaitable<bool> Session::start_tls() {
     if (!co_await flush()) {
@@ -742,6 +784,7 @@ asio::awaitable<void> Session::finish_data() {
     core::smtp::ReceivedInfo received;
     received.helo = m_helo;
     received.ip = m_src;
+    received.rdns = m_rdns ? std::string_view(*m_rdns) : std::string_view{};
     received.by_host = m_hostname;
     received.esmtp = m_esmtp;
     received.tls = m_tls != nullptr;
