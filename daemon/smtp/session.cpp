@@ -14,6 +14,7 @@
 #include "core/util/log.hpp"
 #include "core/util/strings.hpp"
 #include "daemon/dns/resolver.hpp"
+#include "daemon/lookup/router.hpp"
 #include "daemon/queue/queue_service.hpp"
 
 #include <sys/stat.h>
@@ -58,15 +59,10 @@ public:
     asio::awaitable<void> run();
 
 private:
-    // One envelope to be: where expansion says the message goes, and how.
-    struct Destination {
-        std::string dest;
-        std::string action;
-    };
     struct Recipient {
         core::smtp::Mailbox address;
         core::smtp::RcptParams params;
-        std::vector<Destination> destinations;
+        std::vector<lookup::Destination> destinations; // one envelope each
     };
     struct Transaction {
         core::smtp::Mailbox sender;
@@ -497,36 +493,6 @@ Session::After Session::on_rcpt(const core::smtp::Command& command) {
     return After::expand_recipient;
 }
 
-namespace {
-
-// Reads a small file whole; nullopt when it does not exist.
-core::Result<std::optional<std::string>> read_optional(const std::string& path) {
-    auto text = core::fs::read_file(path, 1024 * 1024);
-    if (!text) {
-        if (text.error().code == core::Errc::not_found) {
-            return std::optional<std::string>{};
-        }
-        return core::fail(std::move(text).error());
-    }
-    return std::optional<std::string>{std::move(*text)};
-}
-
-// A ~/.forward is honoured only when its owner is the user (or root) and nobody else may
-// write it, as sendmail and OpenSMTPD require.
-core::Result<std::optional<std::string>> read_forward(const std::string& home, uid_t uid) {
-    const std::string path = home + "/.forward";
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) {
-        return std::optional<std::string>{};
-    }
-    if ((st.st_uid != uid && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || !S_ISREG(st.st_mode)) {
-        core::log::warning("expand", "forward-ignored", {{"path", path}, {"reason", "unsafe owner or mode"}});
-        return std::optional<std::string>{};
-    }
-    return read_optional(path);
-}
-
-} // namespace
 
 asio::awaitable<void> Session::expand_recipient() {
     auto recipient = std::move(*m_pending_rcpt);
@@ -541,20 +507,8 @@ asio::awaitable<void> Session::expand_recipient() {
     auto env = m_env;
     const std::string address = recipient.address.to_string();
     // Table lookups and .forward files are blocking: the whole expansion runs on a worker.
-    auto work = [env, action, facts, address]() -> core::Result<core::expand::Expansion> {
-        auto& tables = *env->state.tables;
-        core::rules::TableResolver resolve = [&tables](const std::string& name) { return tables.get(name); };
-        core::expand::Context context{env->state.config, resolve, read_forward, read_optional,
-                                      [&](const std::string& next) -> core::Result<const core::config::Action*> {
-                                          auto f = facts;
-                                          f.rcpt_to = next;
-                                          MXD_TRY_ASSIGN(const auto m, env->rules->match(f, resolve));
-                                          if (!m || env->rules->rule(*m).reject) {
-                                              return static_cast<const core::config::Action*>(nullptr);
-                                          }
-                                          return env->state.config.find_action(env->rules->rule(*m).action);
-                                      }};
-        return core::expand::expand(context, *action, address);
+    auto work = [env, action, facts, address]() {
+        return lookup::expand_recipient(env->state, facts, *action, address);
     };
     auto expansion = co_await m_env->workers.run(std::move(work));
     if (!expansion) {
@@ -579,28 +533,7 @@ asio::awaitable<void> Session::expand_recipient() {
         say(core::smtp::Reply{error->code, "", error->text});
         co_return;
     }
-    for (const auto& d : expansion->deliveries) {
-        using Kind = core::expand::Delivery::Kind;
-        std::string dest;
-        switch (d.kind) {
-        case Kind::user:
-            dest = d.user.name;
-            break;
-        case Kind::address:
-        case Kind::relay:
-            dest = d.address;
-            break;
-        case Kind::command:
-            dest = "|" + d.target;
-            break;
-        case Kind::file:
-            dest = d.target;
-            break;
-        case Kind::error:
-            continue;
-        }
-        recipient.destinations.push_back(Destination{dest, d.action.empty() ? m_pending_action : d.action});
-    }
+    recipient.destinations = lookup::destinations_of(m_env->state, *expansion, m_pending_action);
     if (recipient.destinations.empty()) {
         say(core::smtp::Reply{550, "5.1.1", "Recipient rejected: nothing to deliver"});
         co_return;
@@ -814,9 +747,8 @@ asio::awaitable<void> Session::finish_data() {
             e.id = core::queue::EvpId::random(message.id);
             e.origin = m_inet6 ? core::queue::Origin::inet6 : core::queue::Origin::inet4;
             const auto* action = config.find_action(d.action);
-            e.type = action != nullptr && action->method == core::config::Action::Method::relay
-                         ? core::queue::DeliveryType::mta
-                         : core::queue::DeliveryType::mda;
+            e.type = d.type;
+            e.run_as = d.run_as;
             e.sender = txn.sender.to_string();
             e.rcpt = r.address.to_string();
             e.dest = d.dest;

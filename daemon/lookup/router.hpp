@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: ISC
+#pragma once
+
+#include "core/expand/expand.hpp"
+#include "core/queue/envelope.hpp"
+#include "core/rules/ruleset.hpp"
+#include "core/util/result.hpp"
+
+#include <string>
+#include <vector>
+
+namespace mxd {
+struct RuntimeState;
+}
+
+// Routing a recipient (OpenSMTPD's lka): the rules choose an action, expansion turns the
+// recipient into final destinations. The SMTP session uses it at RCPT, the scheduler for the
+// recipient of a bounce. Blocking (tables, .forward files): call it on a worker thread.
+namespace mxd::lookup {
+
+// One final destination of a recipient, as an envelope stores it.
+struct Destination {
+    std::string dest;   // a user name, `|command`, `/file`, or user@domain for relays
+    std::string action; // the action that delivers it
+    std::string run_as; // `|command` and `/file` from a .forward: its owner's name
+    core::queue::DeliveryType type = core::queue::DeliveryType::mda;
+};
+
+// Expands `address` with `action` (chosen by the rules for `facts`); addresses that expansion
+// produces go through the rules again with the same facts. Errors as core::expand::expand().
+core::Result<core::expand::Expansion> expand_recipient(const RuntimeState& state,
+                                                       const core::rules::Facts& facts,
+                                                       const core::config::Action& action,
+                                                       const std::string& address);
+
+// The destinations of an expansion; deliveries without an action of their own use
+// `default_action`. Kind::error deliveries are left out (the caller refuses the recipient
+// with Expansion::first_error() before it gets here).
+std::vector<Destination> destinations_of(const RuntimeState& state,
+                                         const core::expand::Expansion& expansion,
+                                         const std::string& default_action);
+
+// Routes `address` as mail from this machine (a bounce, a local submission): the rules with
+// `from local` facts, then expansion. Errc::not_found when the rules refuse it.
+core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
+                                                   const std::string& address);
+
+} // namespace mxd::lookup
