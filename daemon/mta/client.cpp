@@ -307,22 +307,28 @@ asio::awaitable<core::Result<Reply>> Client::read_reply(milliseconds timeout,
     }
 }
 
-asio::awaitable<core::Result<Reply>> Client::command(const std::string& line, milliseconds timeout,
+asio::awaitable<core::Result<Reply>> Client::command(std::string_view line, milliseconds timeout,
                                                      Redact redact) {
     const bool secret = redact == Redact::yes;
     trace(">>>", {{"line", traced_command(line, secret)}});
-    auto sent = co_await write(line + "\r\n", timeout);
+    // g++ 12 destroys some temporaries of a co_await expression twice: every argument below is
+    // a named object (and so in the rest of this file).
+    const std::string wire = std::string(line) + "\r\n";
+    auto sent = co_await write(wire, timeout);
     if (!sent) {
         co_return core::fail(std::move(sent).error());
     }
-    co_return co_await read_reply(timeout, secret ? std::string("AUTH") : verb(line));
+    const std::string what = secret ? std::string("AUTH") : verb(line);
+    auto reply = co_await read_reply(timeout, what);
+    co_return reply;
 }
 
 asio::awaitable<core::Result<void>> Client::hello() {
     const auto& options = *m_options;
     const bool lmtp = options.protocol == Protocol::lmtp;
     const std::string verb_name = lmtp ? "LHLO" : "EHLO";
-    auto reply = co_await command(verb_name + " " + options.helo, options.timeouts.command);
+    const std::string greeting = verb_name + " " + options.helo;
+    auto reply = co_await command(greeting, options.timeouts.command);
     if (!reply) {
         co_return core::fail(std::move(reply).error());
     }
@@ -339,7 +345,8 @@ asio::awaitable<core::Result<void>> Client::hello() {
     if (lmtp || !reply->permanent() || needs_extensions) {
         co_return core::fail(temporary(verb_name + " refused: " + describe(*reply)));
     }
-    auto helo = co_await command("HELO " + options.helo, options.timeouts.command);
+    const std::string fallback = "HELO " + options.helo;
+    auto helo = co_await command(fallback, options.timeouts.command);
     if (!helo) {
         co_return core::fail(std::move(helo).error());
     }
@@ -387,7 +394,8 @@ asio::awaitable<core::Result<void>> Client::start_tls() {
     }
     // RFC 3207 4.2: forget what the server said before TLS and ask again.
     m_ext = {};
-    co_return co_await hello();
+    auto again = co_await hello();
+    co_return again;
 }
 
 asio::awaitable<core::Result<void>> Client::authenticate() {
@@ -407,10 +415,9 @@ asio::awaitable<core::Result<void>> Client::authenticate() {
     std::optional<Reply> last;
     if (m_ext.auth_plain) {
         // RFC 4954 4: the initial response goes with the command.
-        auto reply =
-            co_await command("AUTH PLAIN " + core::smtp::encode_plain("", credentials.username,
-                                                                      credentials.password),
-                             timeout, Redact::yes);
+        const std::string auth = "AUTH PLAIN " + core::smtp::encode_plain("", credentials.username,
+                                                                          credentials.password);
+        auto reply = co_await command(auth, timeout, Redact::yes);
         if (!reply) {
             co_return core::fail(std::move(reply).error());
         }
@@ -421,15 +428,15 @@ asio::awaitable<core::Result<void>> Client::authenticate() {
             co_return core::fail(std::move(challenge).error());
         }
         if (challenge->code == 334) {
-            challenge = co_await command(core::smtp::base64_encode(credentials.username), timeout,
-                                         Redact::yes);
+            const std::string user = core::smtp::base64_encode(credentials.username);
+            challenge = co_await command(user, timeout, Redact::yes);
             if (!challenge) {
                 co_return core::fail(std::move(challenge).error());
             }
         }
         if (challenge->code == 334) {
-            challenge = co_await command(core::smtp::base64_encode(credentials.password), timeout,
-                                         Redact::yes);
+            const std::string password = core::smtp::base64_encode(credentials.password);
+            challenge = co_await command(password, timeout, Redact::yes);
             if (!challenge) {
                 co_return core::fail(std::move(challenge).error());
             }
@@ -581,7 +588,8 @@ asio::awaitable<std::vector<RecipientResult>> Client::send(Message message) {
         params.ret = message.dsn_ret;
         params.envid = message.dsn_envid;
     }
-    auto mail = co_await command(core::mta::mail_command(message.sender, params), timeouts.mail);
+    const std::string mail_line = core::mta::mail_command(message.sender, params);
+    auto mail = co_await command(mail_line, timeouts.mail);
     if (!mail) {
         decide_rest(lost(mail.error()));
         co_return results;
@@ -598,9 +606,10 @@ asio::awaitable<std::vector<RecipientResult>> Client::send(Message message) {
         if (decided[i]) {
             continue;
         }
-        const auto& dsn = m_ext.dsn ? message.recipients[i].dsn : core::mta::RcptParameters{};
-        auto rcpt =
-            co_await command(core::mta::rcpt_command(results[i].address, dsn), timeouts.rcpt);
+        const core::mta::RcptParameters dsn =
+            m_ext.dsn ? message.recipients[i].dsn : core::mta::RcptParameters{};
+        const std::string rcpt_line = core::mta::rcpt_command(results[i].address, dsn);
+        auto rcpt = co_await command(rcpt_line, timeouts.rcpt);
         if (!rcpt) {
             decide_rest(lost(rcpt.error()));
             co_return results;

@@ -161,7 +161,7 @@ class Client : public std::enable_shared_from_this<Client> {
                                                                 std::string_view waiting_for);
     // Sends one command line (CRLF added) and reads its reply.
     asio::awaitable<core::Result<core::smtp::Reply>>
-    command(const std::string& line, std::chrono::milliseconds timeout, Redact redact = Redact::no);
+    command(std::string_view line, std::chrono::milliseconds timeout, Redact redact = Redact::no);
     // Arms the stage timer: if it fires before disarm(), the socket is closed and the pending
     // operation fails.
     void arm(std::chrono::milliseconds timeout);

@@ -71,7 +71,8 @@ relay(std::vector<Endpoint> endpoints, Options options, std::vector<Message> mes
         co_return results;
     }
     for (auto& message : messages) {
-        results.push_back(co_await (*client)->send(std::move(message)));
+        auto sent = co_await (*client)->send(std::move(message));
+        results.push_back(std::move(sent));
     }
     co_await (*client)->quit();
     co_return results;
