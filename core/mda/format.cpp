@@ -228,6 +228,7 @@ class TokenExpander {
         if (begin < 0) {
             begin += length;
         }
+        // As OpenSMTPD: a negative end counts from the last character but one.
         if (end < 0) {
             end += length - 1;
         }
