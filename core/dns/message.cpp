@@ -92,7 +92,7 @@ Result<std::string> read_name(std::span<const std::uint8_t> wire, std::size_t& p
             continue;
         }
         if ((length & 0xc0) != 0) {
-            // 0x40 (RFC 6891 extended labels, obsolete) and 0x80 are not in use.
+            // 0x40 (RFC 2671 extended labels, retired by RFC 6891) and 0x80 are not in use.
             return malformed("unknown label type");
         }
         if (length == 0) {

@@ -71,7 +71,7 @@ struct Query {
     std::vector<std::uint8_t> wire;
 };
 
-// A 16-bit query id from getrandom(2) (RFC 5452 4.3: ids must be unpredictable).
+// A 16-bit query id from getrandom(2): RFC 5452 wants ids that cannot be predicted.
 std::uint16_t random_id();
 
 // Builds a standard query with one question of class IN and RD set, without EDNS.

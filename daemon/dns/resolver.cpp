@@ -109,7 +109,7 @@ exchange_udp(const asio::any_io_executor& executor, const Server& server,
                                  server.label + ": " + failure_text(ec, deadline));
         }
         // Anything that is not the reply to this query is dropped and the wait goes on, so a
-        // spoofed or stray datagram cannot end a lookup (RFC 5452 4.1).
+        // spoofed or stray datagram cannot end a lookup (RFC 5452 9.1).
         std::string_view ignored;
         auto response = core::dns::parse_response(std::span(buffer.data(), n));
         if (from != peer) {
