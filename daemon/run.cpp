@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 // mxd::run: from argv to a serving daemon.
 #include "core/config/parser.hpp"
+#include "core/mda/deliver_main.hpp"
 #include "core/util/log.hpp"
 #include "core/util/paths.hpp"
 #include "core/util/trace.hpp"
@@ -114,6 +115,10 @@ void print_whereabouts(const RuntimeState& state, const core::paths::Defaults& d
 } // namespace
 
 int run(int argc, char** argv) {
+    // The hidden mode of a local delivery child (daemon/mda/deliver.hpp), before any set-up.
+    if (argc > 1 && argv[1] == core::mda::k_deliver_mode) {
+        return core::mda::deliver_main(argc, argv);
+    }
     std::signal(SIGPIPE, SIG_IGN);
     const auto parsed = parse_options(argc, argv);
     if (parsed.exit_now) {
