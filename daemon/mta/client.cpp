@@ -68,8 +68,8 @@ std::string verb(std::string_view line) {
 }
 
 // What a trace may show of a command: AUTH arguments and SASL responses carry the password.
-std::string traced_command(std::string_view line, bool secret) {
-    if (!secret) {
+std::string traced_command(std::string_view line, Client::Redact redact) {
+    if (redact == Client::Redact::no) {
         return std::string(line);
     }
     if (core::starts_with_nocase(line, "AUTH ")) {
@@ -310,7 +310,7 @@ asio::awaitable<core::Result<Reply>> Client::read_reply(milliseconds timeout,
 asio::awaitable<core::Result<Reply>> Client::command(std::string_view line, milliseconds timeout,
                                                      Redact redact) {
     const bool secret = redact == Redact::yes;
-    trace(">>>", {{"line", traced_command(line, secret)}});
+    trace(">>>", {{"line", traced_command(line, redact)}});
     // g++ 12 destroys some temporaries of a co_await expression twice: every argument below is
     // a named object (and so in the rest of this file).
     const std::string wire = std::string(line) + "\r\n";

@@ -95,6 +95,7 @@ struct Status {
     std::string summary() const;
 };
 
+// The result of one recipient of a message sent.
 struct RecipientResult {
     core::queue::EvpId envelope;
     std::string address;
@@ -140,32 +141,45 @@ class Client : public std::enable_shared_from_this<Client> {
     // The session id of the trace and log lines.
     const std::string& id() const { return m_id; }
 
+    // For connect() only (make_shared needs it public); closes the socket on destruction.
     Client(Private, asio::any_io_executor executor, Endpoint endpoint,
            std::shared_ptr<const Options> options);
     ~Client();
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
-  private:
-    using Socket = asio::generic::stream_protocol::socket;
+    // Whether a command line carries a secret that traces must not show (AUTH).
     enum class Redact { no, yes };
 
+  private:
+    using Socket = asio::generic::stream_protocol::socket;
+
+    // The steps of connect(); each fails with Errc::temp_failure or Errc::tls and a reason.
+    // Opens the socket (bound to the source address) and connects, within the connect timeout.
     asio::awaitable<core::Result<void>> open();
+    // The TLS handshake with SNI and, when asked, certificate verification.
     asio::awaitable<core::Result<void>> handshake();
+    // EHLO (HELO after a 5xx when allowed) or LHLO; records the extensions.
     asio::awaitable<core::Result<void>> hello();
+    // STARTTLS as the TLS mode asks, then EHLO again.
     asio::awaitable<core::Result<void>> start_tls();
+    // AUTH PLAIN, else LOGIN, when credentials are given; only over TLS.
     asio::awaitable<core::Result<void>> authenticate();
+    // Writes all of `data` within `timeout`; Errc::temp_failure on timeout or a socket error.
     asio::awaitable<core::Result<void>> write(const std::string& data,
                                               std::chrono::milliseconds timeout);
+    // Reads one whole reply within `timeout`; Errc::temp_failure on timeout, a lost
+    // connection, a malformed or over-long reply. `waiting_for` names it in errors.
     asio::awaitable<core::Result<core::smtp::Reply>> read_reply(std::chrono::milliseconds timeout,
                                                                 std::string_view waiting_for);
-    // Sends one command line (CRLF added) and reads its reply.
+    // Sends one command line (CRLF added), traced unless redacted, and reads its reply.
     asio::awaitable<core::Result<core::smtp::Reply>>
     command(std::string_view line, std::chrono::milliseconds timeout, Redact redact = Redact::no);
     // Arms the stage timer: if it fires before disarm(), the socket is closed and the pending
     // operation fails.
     void arm(std::chrono::milliseconds timeout);
     void disarm();
+    // Closes the connection for good; the client is unusable after.
     void close();
     // A status for a failure without a server reply, or from a reply.
     Status local_status(Outcome outcome, int code, std::string_view enhanced,

@@ -644,6 +644,32 @@ TEST_F(MtaClient, AServerThatNeverAnswersTimesOutTemporarily) {
         << results[0][0].status.summary();
 }
 
+TEST_F(MtaClient, BindsToTheSourceAddress) {
+    auto& srv = server(Kind::plain);
+    ASSERT_TRUE(srv.started()) << srv.error();
+    std::vector<RecipientResult> results;
+    std::optional<core::Error> mismatch;
+    auto body = [&]() -> asio::awaitable<void> {
+        // Any 127/8 address is local on Linux: 127.0.0.2 shows that `src` was used.
+        auto options = test_options();
+        options.source = asio::ip::make_address("127.0.0.2");
+        std::vector<Endpoint> endpoints{local(srv.port())};
+        std::vector<Message> messages{make_message("s@example.org", {"a@example.org"}, "src\n")};
+        auto all = co_await relay(endpoints, options, std::move(messages));
+        results = all.at(0);
+        options.source = asio::ip::make_address("::1");
+        auto client = co_await Client::connect(endpoints, options);
+        if (!client) {
+            mismatch = client.error();
+        }
+    };
+    run(body);
+    ASSERT_EQ(outcomes(results), (std::vector{Outcome::delivered})) << results[0].status.summary();
+    EXPECT_EQ(envelope(srv, queued_as(results[0].status))["peer"], "127.0.0.2");
+    ASSERT_TRUE(mismatch);
+    EXPECT_NE(mismatch->message.find("another family"), std::string::npos) << mismatch->message;
+}
+
 TEST_F(MtaClient, NoEndpointIsAnInvalidArgument) {
     std::optional<core::Error> error;
     auto body = [&]() -> asio::awaitable<void> {

@@ -28,6 +28,8 @@ def parse_args():
     p.add_argument("--auth-login-only", action="store_true", help="offer AUTH LOGIN but not PLAIN")
     p.add_argument("--tempfail", action="append", default=[], metavar="ADDR", help="451 at RCPT")
     p.add_argument("--permfail", action="append", default=[], metavar="ADDR", help="550 at RCPT")
+    p.add_argument("--tempfail-once", action="append", default=[], metavar="ADDR",
+                   help="451 at the first RCPT for ADDR, then accept it")
     p.add_argument("--lmtp-fail", action="append", default=[], metavar="ADDR",
                    help="LMTP: 452 for this recipient after the data")
     p.add_argument("--size", type=int, default=0, help="announce SIZE with this limit")
@@ -45,6 +47,9 @@ class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.args.tempfail:
             return "451 4.3.0 Try again later"
+        if address in self.args.tempfail_once:
+            self.args.tempfail_once.remove(address)
+            return "451 4.3.0 Try again later"
         if address in self.args.permfail:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
@@ -59,6 +64,7 @@ class Handler:
             user = session.auth_data.login.decode()
         meta = {
             "connection": server.connection,
+            "peer": session.peer[0] if isinstance(session.peer, tuple) else None,
             "helo": session.host_name,
             "mail_from": envelope.mail_from,
             "mail_options": envelope.mail_options,
