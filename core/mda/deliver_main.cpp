@@ -139,8 +139,10 @@ int run(const Arguments& args) {
         for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
             program.environment.emplace_back(*entry);
         }
+        // The program talks to the daemon directly; only a death by signal needs our words.
+        program.capture_output = false;
         const Outcome outcome = run_program(program, STDIN_FILENO);
-        return outcome.exit_code == 0 ? 0 : report(outcome.exit_code, outcome.text);
+        return outcome.text.empty() ? outcome.exit_code : report(outcome.exit_code, outcome.text);
     }
     const auto message = read_stdin();
     if (!message) {

@@ -46,6 +46,9 @@ Outcome failed_to_start(int err, const char* what) {
         ::_exit(EX_OSERR);
     }
     for (const int target : {STDOUT_FILENO, STDERR_FILENO}) {
+        if (output_fd < 0) {
+            break;
+        }
         // dup2 onto itself would keep O_CLOEXEC.
         const int done =
             output_fd == target ? ::fcntl(target, F_SETFD, 0) : ::dup2(output_fd, target);
@@ -87,6 +90,23 @@ int remaining_ms(Clock::time_point deadline) {
     return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
+// Whether a silent non-zero exit gets a description as its text.
+enum class ExitText { describe, none };
+
+Outcome outcome_of(int status, std::string text, ExitText exit_text) {
+    if (WIFSIGNALED(status)) {
+        const int sig = WTERMSIG(status);
+        std::string why =
+            "command killed by signal " + std::to_string(sig) + " (" + ::strsignal(sig) + ")";
+        return Outcome{Status::temporary, EX_TEMPFAIL, text.empty() ? why : why + ": " + text};
+    }
+    const int code = WEXITSTATUS(status);
+    if (text.empty() && code != 0 && exit_text == ExitText::describe) {
+        text = "command exited with status " + std::to_string(code);
+    }
+    return Outcome{status_from_exit(code), code, code == 0 ? std::string() : text};
+}
+
 } // namespace
 
 Outcome run_program(const ProgramOptions& options, int message_fd) {
@@ -102,8 +122,8 @@ Outcome run_program(const ProgramOptions& options, int message_fd) {
     }
     envp.push_back(nullptr);
 
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    int pipe_fds[2] = {-1, -1};
+    if (options.capture_output && ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
         return failed_to_start(errno, "pipe");
     }
     UniqueFd output(pipe_fds[0]);
@@ -116,6 +136,18 @@ Outcome run_program(const ProgramOptions& options, int message_fd) {
         exec_shell(message_fd, output_w.get(), argv, envp.data());
     }
     output_w.reset();
+    if (!options.capture_output) {
+        int status = 0;
+        pid_t done = -1;
+        do {
+            done = ::waitpid(pid, &status, 0);
+        } while (done < 0 && errno == EINTR);
+        if (done != pid) {
+            return Outcome{Status::temporary, EX_OSERR,
+                           "lost track of the command (waitpid failed)"};
+        }
+        return outcome_of(status, {}, ExitText::none);
+    }
     static_cast<void>(::fcntl(output.get(), F_SETFL, O_NONBLOCK));
     // A pidfd turns the exit into a poll()able event (Linux 5.3).
     const UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
@@ -150,21 +182,10 @@ Outcome run_program(const ProgramOptions& options, int message_fd) {
         eof = read_available(output.get(), captured);
     }
 
-    std::string text = one_line(captured);
     if (lost || !exited) {
         return Outcome{Status::temporary, EX_OSERR, "lost track of the command (waitpid failed)"};
     }
-    if (WIFSIGNALED(status)) {
-        const int sig = WTERMSIG(status);
-        std::string why =
-            "command killed by signal " + std::to_string(sig) + " (" + ::strsignal(sig) + ")";
-        return Outcome{Status::temporary, EX_TEMPFAIL, text.empty() ? why : why + ": " + text};
-    }
-    const int code = WEXITSTATUS(status);
-    if (text.empty() && code != 0) {
-        text = "command exited with status " + std::to_string(code);
-    }
-    return Outcome{status_from_exit(code), code, code == 0 ? std::string() : text};
+    return outcome_of(status, one_line(captured), ExitText::describe);
 }
 
 } // namespace core::mda

@@ -13,6 +13,10 @@ namespace core::mda {
 struct ProgramOptions {
     std::string command;                  // given to `/bin/sh -c`
     std::vector<std::string> environment; // its whole environment, NAME=value
+    // false: the program writes to our stdout and stderr directly (the delivery child's, which
+    // the daemon captures, so that its words survive when the daemon kills it at the timeout),
+    // and the text of an exit is left empty.
+    bool capture_output = true;
 };
 
 // Runs `/bin/sh -c command` with `message_fd` as its stdin and waits for it. Its stdout and

@@ -107,6 +107,20 @@ TEST(Program, KeepsOnlyTheStartOfALongOutputAndDoesNotBlockOnIt) {
     EXPECT_EQ(outcome.text, std::string(k_text_max, 'x'));
 }
 
+TEST(Program, WithoutCaptureOnlyASignalHasText) {
+    auto fd = make_message_fd(k_message);
+    ASSERT_TRUE(fd);
+    ProgramOptions options{"exit 3", {"PATH=/usr/bin:/bin"}, false};
+    const Outcome exited = run_program(options, fd->get());
+    EXPECT_EQ(exited.status, Status::permanent);
+    EXPECT_EQ(exited.exit_code, 3);
+    EXPECT_EQ(exited.text, "");
+    options.command = "kill -TERM $$";
+    const Outcome killed = run_program(options, fd->get());
+    EXPECT_EQ(killed.status, Status::temporary);
+    EXPECT_EQ(killed.text, "command killed by signal 15 (Terminated)");
+}
+
 TEST(Program, DoesNotWaitForABackgroundProcessHoldingItsOutput) {
     const auto start = std::chrono::steady_clock::now();
     const Outcome outcome = run("sleep 3 & echo started");
