@@ -7,6 +7,8 @@
 #include "daemon/control/control_server.hpp"
 #include "daemon/dns/resolver.hpp"
 #include "daemon/queue/queue_service.hpp"
+#include "daemon/scheduler/agents.hpp"
+#include "daemon/scheduler/scheduler.hpp"
 #include "daemon/smtp/listener.hpp"
 #include "daemon/workers.hpp"
 
@@ -64,6 +66,19 @@ core::Result<void> Server::open() {
     }
     state.rules = std::make_shared<const core::rules::Ruleset>(std::move(*rules));
     state.resolver = std::make_shared<const dns::Resolver>(dns::Resolver::from_system(m_impl->io.get_executor()));
+    scheduler::Settings settings;
+    settings.warn_intervals = state.config.bounce_warn_intervals;
+    settings.hostname = state.node;
+    if (state.config.queue.backoff) {
+        settings.backoff_base = std::chrono::seconds(*state.config.queue.backoff);
+    }
+    state.scheduler = std::make_shared<scheduler::Scheduler>(
+        m_impl->io, state, m_impl->workers, std::move(settings), scheduler::make_local_agent(state, m_impl->workers),
+        scheduler::make_relay_agent(state), scheduler::make_bounce_router(state));
+    // Every committed message reaches the scheduler, from the committer thread.
+    state.queue->on_committed([scheduler = state.scheduler](const std::vector<core::queue::Envelope>& envelopes) {
+        scheduler->add(envelopes);
+    });
     MXD_TRY(m_impl->control.open(state.socket));
     MXD_TRY_ASSIGN(state.listeners, m_impl->listeners.open(state.config.listeners));
     MXD_TRY(m_impl->listeners.load_tls(state.config));
@@ -100,6 +115,10 @@ int Server::run() {
     impl.signals.add(SIGHUP);
     impl.wait_for_signal();
     impl.control.start();
+    if (auto started = impl.state.scheduler->start(); !started) {
+        core::log::error("scheduler", "start-failed", {{"error", started.error().message}});
+        return 1;
+    }
     impl.listeners.start(impl.state, impl.workers);
     impl.io.run();
     core::log::notice("mxd", "stopped");

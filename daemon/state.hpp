@@ -23,6 +23,9 @@ class Ruleset;
 namespace mxd::dns {
 class Resolver;
 }
+namespace mxd::scheduler {
+class Scheduler;
+}
 
 // What the running daemon is, as the control handlers see it. Owned by mxd::Server and only
 // touched from the event loop thread.
@@ -58,6 +61,7 @@ struct RuntimeState {
     std::shared_ptr<queue::QueueService> queue;  // the spool's store and committer
     std::shared_ptr<const core::rules::Ruleset> rules;  // the configuration's `match` rules
     std::shared_ptr<const dns::Resolver> resolver;      // every DNS lookup of the daemon
+    std::shared_ptr<scheduler::Scheduler> scheduler;    // decides when each envelope is tried
     std::function<void()> request_stop;  // asks the event loop to stop after the current reply
 };
 

@@ -461,6 +461,9 @@ std::string to_canonical(const Config& c) {
     if (c.smtp.ciphers != d.smtp.ciphers) {
         out << "smtp ciphers " << quote_always(c.smtp.ciphers) << '\n';
     }
+    if (c.queue.backoff) {
+        out << "queue backoff " << format_duration(*c.queue.backoff) << '\n';
+    }
     if (c.queue.ttl != d.queue.ttl) {
         out << "queue ttl " << format_duration(c.queue.ttl) << '\n';
     }

@@ -196,6 +196,7 @@ struct SmtpOptions {
 // `queue ...` options, with the mxd extension `queue directory`.
 struct QueueOptions {
     long long ttl = 4LL * 24 * 3600;
+    std::optional<long long> backoff; // mxd extension `queue backoff DELAY`: retry n waits DELAY * n^2
     bool compression = false;
     bool encryption = false;
     std::string encryption_key; // empty: ask at start; "stdin" or "-": read a line

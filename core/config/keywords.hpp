@@ -121,6 +121,7 @@ inline constexpr std::array k_keywords = {
     // mxd extensions
     Keyword{"control", KeywordGroup::extension},
     Keyword{"directory", KeywordGroup::extension},
+    Keyword{"backoff", KeywordGroup::extension},
     Keyword{"read", KeywordGroup::extension},
     Keyword{"admin", KeywordGroup::extension},
     // old grammar (OpenSMTPD up to 6.0)

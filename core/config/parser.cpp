@@ -1588,8 +1588,11 @@ void Parser::queue_statement() {
     } else if (accept("directory")) {
         m_config.queue_directory = path_value("queue directory");
         expect_eol("queue directory");
+    } else if (accept("backoff")) {
+        m_config.queue.backoff = duration("queue backoff");
+        expect_eol("queue backoff");
     } else {
-        unexpected("queue", {"ttl", "compression", "encryption", "directory"});
+        unexpected("queue", {"ttl", "compression", "encryption", "directory", "backoff"});
     }
 }
 

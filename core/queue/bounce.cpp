@@ -45,9 +45,10 @@ std::string one_line(std::string_view text) {
 } // namespace
 
 std::string status_of(std::string_view diagnostic, Report::Kind kind) {
-    // "550 5.1.1 text" or "5.1.1 text": the first word that looks like class.subject.detail.
+    // "550 5.1.1 text", "5.1.1 text" or "host: 550 5.1.1 text": the first of the first words
+    // that looks like class.subject.detail.
     std::size_t pos = 0;
-    for (int word = 0; word < 2 && pos < diagnostic.size(); ++word) {
+    for (int word = 0; word < 4 && pos < diagnostic.size(); ++word) {
         const auto end = diagnostic.find(' ', pos);
         const auto w = diagnostic.substr(pos, end == std::string_view::npos ? std::string_view::npos
                                                                             : end - pos);

@@ -84,6 +84,9 @@ std::string Scheduler::runstate(EvpId id) const {
 
 void Scheduler::insert(Envelope envelope) {
     const auto id = envelope.id;
+    if (m_entries.count(id) != 0) {
+        return; // already known (loaded at start and committed in the same moment)
+    }
     m_due.insert({envelope.next_try, id});
     m_entries[id] = Entry{std::move(envelope), false};
     ++m_counts.pending;
@@ -174,8 +177,12 @@ asio::awaitable<void> Scheduler::attempt(EvpId id) {
         text = std::make_shared<const std::string>();
     }
     bool leaves = false;
-    auto changes = co_await record(envelope, outcome, text, leaves);
-    auto committed = co_await m_state.queue->apply(changes);
+    // g++ 12 destroys temporaries inside a co_await expression twice: build each awaitable
+    // first, then await it.
+    auto recording = record(envelope, outcome, text, leaves);
+    auto changes = co_await std::move(recording);
+    auto storing = m_state.queue->apply(changes);
+    auto committed = co_await std::move(storing);
     core::log::info(relay ? "mta" : "mda", "delivery",
                     {{"evpid", id.hex()},
                      {"from", envelope.sender},
@@ -211,13 +218,7 @@ asio::awaitable<void> Scheduler::attempt(EvpId id) {
         m_due.insert({entry->second.envelope.next_try, id});
         ++m_counts.pending;
     }
-    if (committed && !changes.messages.empty()) {
-        for (const auto& m : changes.messages) {
-            for (const auto& e : m.envelopes) {
-                insert(e);
-            }
-        }
-    }
+    // New messages (bounces, delay notices) come back through QueueService::on_committed.
     switch (outcome.status) {
     case Outcome::Status::delivered:
         ++m_counts.delivered;

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -43,6 +44,10 @@ void DaemonFixture::SetUp() {
     m_dir = templ;
     // Other users (the access tests run mxctl as nobody) must reach the socket inside.
     ::chmod(m_dir.c_str(), 0755);
+    // Tests never depend on the machine's resolver: mxd asks a port where nothing listens, so
+    // every lookup fails at once, temporarily. A test that needs DNS points it elsewhere.
+    std::ofstream(m_dir / "resolv.conf") << "nameserver 127.0.0.1:1\n";
+    ::setenv("MXD_RESOLV_CONF", (m_dir / "resolv.conf").c_str(), 1);
     std::ofstream conf(config_path());
     conf << "# written by DaemonFixture\n"
          << "queue directory \"" << spool().string() << "\"\n"
@@ -54,6 +59,7 @@ void DaemonFixture::TearDown() {
     if (m_daemon) {
         stop();
     }
+    ::unsetenv("MXD_RESOLV_CONF");
     if (HasFailure()) {
         std::cerr << "---- mxd log (" << log_path() << ") ----\n" << slurp(log_path()) << "----\n";
     }

@@ -25,6 +25,7 @@ Report failure_report() {
 TEST(Bounce, StatusComesFromTheEnhancedCode) {
     EXPECT_EQ(status_of("550 5.1.1 no such user", Report::Kind::failure), "5.1.1");
     EXPECT_EQ(status_of("4.4.1 connection timed out", Report::Kind::delay), "4.4.1");
+    EXPECT_EQ(status_of("mx.example.net [192.0.2.1]:25: 550 5.7.1 refused", Report::Kind::failure), "5.7.1");
     EXPECT_EQ(status_of("550 mailbox unavailable", Report::Kind::failure), "5.0.0");
     EXPECT_EQ(status_of("", Report::Kind::delay), "4.0.0");
 }

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: ISC
+#include "daemon/scheduler/agents.hpp"
+
+#include "core/mta/relay_url.hpp"
+#include "core/table/lookup.hpp"
+#include "core/util/log.hpp"
+#include "daemon/dns/resolver.hpp"
+#include "daemon/lookup/router.hpp"
+#include "daemon/mta/client.hpp"
+#include "daemon/mta/relay.hpp"
+#include "daemon/state.hpp"
+
+namespace mxd::scheduler {
+
+using core::queue::Envelope;
+
+namespace {
+
+Outcome temporary(std::string text) {
+    return {Outcome::Status::temporary, std::move(text)};
+}
+Outcome permanent(std::string text) {
+    return {Outcome::Status::permanent, std::move(text)};
+}
+
+std::string domain_of(const std::string& address) {
+    const auto at = address.rfind('@');
+    return at == std::string::npos ? std::string{} : address.substr(at + 1);
+}
+
+// The TCP endpoints of `host` on `port`: the address itself, or its A/AAAA records.
+asio::awaitable<core::Result<std::vector<mta::Endpoint>>>
+endpoints_of(const dns::Resolver& resolver, std::string host, std::uint16_t port) {
+    std::vector<mta::Endpoint> out;
+    asio::error_code ec;
+    const auto literal = asio::ip::make_address(host, ec);
+    if (!ec) {
+        out.push_back(mta::Endpoint{"", asio::ip::tcp::endpoint(literal, port), ""});
+        co_return out;
+    }
+    auto lookup = resolver.addresses(host);
+    auto addresses = co_await std::move(lookup);
+    if (!addresses) {
+        co_return core::fail(addresses.error());
+    }
+    for (const auto& a : *addresses) {
+        out.push_back(mta::Endpoint{host, asio::ip::tcp::endpoint(a, port), ""});
+    }
+    co_return out;
+}
+
+// Where mail for `domain` goes without a relay host: its MX hosts in order of preference, or
+// the domain itself when it has none (RFC 5321 5.1).
+asio::awaitable<core::Result<std::vector<mta::Endpoint>>>
+mx_endpoints(const dns::Resolver& resolver, std::string domain) {
+    auto lookup = resolver.mx(domain);
+    auto mx = co_await std::move(lookup);
+    if (!mx) {
+        co_return core::fail(mx.error());
+    }
+    std::vector<mta::Endpoint> out;
+    if (mx->empty()) {
+        auto implicit = endpoints_of(resolver, domain, 25);
+        co_return co_await std::move(implicit);
+    }
+    // RFC 7505: a single "." MX says the domain takes no mail.
+    if (mx->size() == 1 && (mx->front().exchange == "." || mx->front().exchange.empty())) {
+        co_return core::fail(core::Errc::invalid_argument,
+                             "556 5.1.10 " + domain + " accepts no mail (null MX)");
+    }
+    bool temporary_failure = false;
+    for (const auto& host : *mx) {
+        auto lookup = endpoints_of(resolver, host.exchange, 25);
+        auto endpoints = co_await std::move(lookup);
+        if (!endpoints) {
+            temporary_failure =
+                temporary_failure || endpoints.error().code == core::Errc::temp_failure;
+            continue;
+        }
+        out.insert(out.end(), endpoints->begin(), endpoints->end());
+    }
+    if (out.empty()) {
+        co_return core::fail(temporary_failure ? core::Errc::temp_failure : core::Errc::not_found,
+                             "no address for the MX hosts of " + domain);
+    }
+    co_return out;
+}
+
+// One transaction for one envelope over a new connection.
+asio::awaitable<Outcome> send_one(std::vector<mta::Endpoint> endpoints, mta::Options options,
+                                  const Envelope& e, std::string rcpt,
+                                  std::shared_ptr<const std::string> body) {
+    auto connected = co_await mta::Client::connect(std::move(endpoints), std::move(options));
+    if (!connected) {
+        co_return temporary(connected.error().message);
+    }
+    auto client = *connected;
+    mta::Message message;
+    message.sender = e.sender;
+    mta::Recipient recipient;
+    recipient.address = std::move(rcpt);
+    recipient.envelope = e.id;
+    recipient.dsn.notify = e.dsn_notify;
+    recipient.dsn.orcpt = e.dsn_orcpt;
+    message.recipients.push_back(std::move(recipient));
+    message.body = *body;
+    message.dsn_ret = e.dsn_ret;
+    message.dsn_envid = e.dsn_envid;
+    auto results = co_await client->send(std::move(message));
+    co_await client->quit();
+    if (results.empty()) {
+        co_return temporary("421 4.3.0 no result from " + client->endpoint().to_string());
+    }
+    const auto& status = results.front().status;
+    switch (status.outcome) {
+    case mta::Outcome::delivered:
+        co_return Outcome{Outcome::Status::delivered, status.summary()};
+    case mta::Outcome::permanent:
+        co_return permanent(status.summary());
+    case mta::Outcome::temporary:
+        break;
+    }
+    co_return temporary(status.summary());
+}
+
+// The credentials of `label` in the action's auth table, when both are given.
+core::Result<std::optional<core::mta::Credentials>>
+credentials_for(RuntimeState& state, const core::config::Action& action, const std::string& label) {
+    if (action.relay_auth_table.empty() || label.empty()) {
+        return std::optional<core::mta::Credentials>{};
+    }
+    auto table = state.tables->get(action.relay_auth_table);
+    if (!table) {
+        return core::fail(core::Errc::not_found, "no table " + action.relay_auth_table);
+    }
+    MXD_TRY_ASSIGN(const auto found,
+                   core::table::lookup(*table, core::table::Service::credentials, label));
+    if (!found) {
+        return core::fail(core::Errc::not_found,
+                          "no credentials for '" + label + "' in " + action.relay_auth_table);
+    }
+    MXD_TRY_ASSIGN(auto creds, core::mta::parse_credentials(found->value));
+    return std::optional<core::mta::Credentials>{std::move(creds)};
+}
+
+asio::awaitable<Outcome> relay(RuntimeState& state, Envelope e,
+                               std::shared_ptr<const std::string> body) {
+    const auto* action = state.config.find_action(e.action);
+    if (action == nullptr) {
+        co_return temporary("451 4.3.0 action '" + e.action + "' is not in the configuration");
+    }
+    const bool via_host = !action->host.empty() && !action->host_is_table;
+    auto url = via_host ? core::mta::parse_relay_url(action->host)
+                        : core::Result<core::mta::RelayUrl>(core::mta::RelayUrl{});
+    if (!url) {
+        co_return temporary("451 4.3.5 bad relay host: " + url.error().message);
+    }
+    // The action's TLS, helo, ca and pki, as the relay client reads them.
+    auto configured = mta::options_for(state.config, *action, *url);
+    if (!configured) {
+        co_return temporary("451 4.3.5 relay options: " + configured.error().message);
+    }
+    mta::Options options = std::move(*configured);
+    std::vector<mta::Endpoint> endpoints;
+    if (via_host) {
+        auto creds = credentials_for(state, *action, url->label);
+        if (!creds) {
+            co_return temporary("451 4.7.0 " + creds.error().message);
+        }
+        options.credentials = std::move(*creds);
+        auto lookup = endpoints_of(*state.resolver, url->host, url->port);
+        auto found = co_await std::move(lookup);
+        if (!found) {
+            co_return temporary("451 4.4.3 cannot resolve " + url->host + ": " +
+                                found.error().message);
+        }
+        endpoints = std::move(*found);
+    } else {
+        const auto domain = domain_of(e.dest);
+        auto lookup = mx_endpoints(*state.resolver, domain);
+        auto found = co_await std::move(lookup);
+        if (!found) {
+            const auto& error = found.error();
+            if (error.code == core::Errc::invalid_argument) {
+                co_return permanent(error.message);
+            }
+            if (error.code == core::Errc::not_found) {
+                co_return permanent("550 5.1.2 domain " + domain + " not found: " + error.message);
+            }
+            co_return temporary("451 4.4.3 DNS for " + domain + ": " + error.message);
+        }
+        endpoints = std::move(*found);
+    }
+    auto sending = send_one(std::move(endpoints), std::move(options), e, e.dest, std::move(body));
+    co_return co_await std::move(sending);
+}
+
+// The `lmtp` delivery method: the local user (or, with `rcpt-to`, the recipient address) to
+// an LMTP server, over TCP or a UNIX socket.
+asio::awaitable<Outcome> lmtp(RuntimeState& state, const core::config::Action& action, Envelope e,
+                              std::shared_ptr<const std::string> body) {
+    auto url = core::mta::parse_lmtp_destination(action.destination);
+    if (!url) {
+        co_return temporary("451 4.3.5 bad lmtp destination: " + url.error().message);
+    }
+    mta::Options options;
+    options.protocol = mta::Protocol::lmtp;
+    options.tls = core::mta::TlsMode::none;
+    std::vector<mta::Endpoint> endpoints;
+    if (!url->socket_path.empty()) {
+        endpoints.push_back(mta::Endpoint{"", {}, url->socket_path});
+    } else {
+        auto lookup = endpoints_of(*state.resolver, url->host, url->port);
+        auto found = co_await std::move(lookup);
+        if (!found) {
+            co_return temporary("451 4.4.3 cannot resolve " + url->host + ": " +
+                                found.error().message);
+        }
+        endpoints = std::move(*found);
+    }
+    auto sending = send_one(std::move(endpoints), std::move(options), e,
+                            action.lmtp_rcpt_to ? e.rcpt : e.dest, std::move(body));
+    co_return co_await std::move(sending);
+}
+
+asio::awaitable<Outcome> local(RuntimeState& state, Envelope e,
+                               std::shared_ptr<const std::string> body) {
+    const auto* action = state.config.find_action(e.action);
+    if (action == nullptr) {
+        co_return temporary("451 4.3.0 action '" + e.action + "' is not in the configuration");
+    }
+    if (action->method == core::config::Action::Method::lmtp && !e.dest.starts_with("|") &&
+        !e.dest.starts_with("/")) {
+        auto delivery = lmtp(state, *action, std::move(e), std::move(body));
+        co_return co_await std::move(delivery);
+    }
+    co_return temporary("451 4.3.0 local delivery is not available yet");
+}
+
+} // namespace
+
+Deliver make_relay_agent(RuntimeState& state) {
+    return [&state](const Envelope& e,
+                    std::shared_ptr<const std::string> body) -> asio::awaitable<Outcome> {
+        return relay(state, e, std::move(body));
+    };
+}
+
+Deliver make_local_agent(RuntimeState& state, Workers& workers) {
+    static_cast<void>(workers);
+    return [&state](const Envelope& e,
+                    std::shared_ptr<const std::string> body) -> asio::awaitable<Outcome> {
+        return local(state, e, std::move(body));
+    };
+}
+
+RouteBounce make_bounce_router(RuntimeState& state) {
+    return [&state](const core::queue::NewMessage& bounce,
+                    const std::string& recipient) -> core::Result<std::vector<Envelope>> {
+        MXD_TRY_ASSIGN(const auto destinations, lookup::route_local(state, recipient));
+        std::vector<Envelope> out;
+        for (const auto& d : destinations) {
+            Envelope e;
+            e.id = core::queue::EvpId::random(bounce.id);
+            e.origin = core::queue::Origin::local;
+            e.type = d.type;
+            e.sender = "";
+            e.rcpt = recipient;
+            e.dest = d.dest;
+            e.action = d.action;
+            e.run_as = d.run_as;
+            e.src = "local";
+            e.created = bounce.created;
+            const auto* action = state.config.find_action(d.action);
+            e.expires = bounce.created +
+                        (action != nullptr && action->ttl ? *action->ttl : state.config.queue.ttl);
+            e.next_try = bounce.created;
+            out.push_back(std::move(e));
+        }
+        return out;
+    };
+}
+
+} // namespace mxd::scheduler
