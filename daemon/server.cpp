@@ -72,9 +72,10 @@ core::Result<void> Server::open() {
     if (state.config.queue.backoff) {
         settings.backoff_base = std::chrono::seconds(*state.config.queue.backoff);
     }
-    state.scheduler = std::make_shared<scheduler::Scheduler>(
-        m_impl->io, state, m_impl->workers, std::move(settings), scheduler::make_local_agent(state, m_impl->workers),
-        scheduler::make_relay_agent(state), scheduler::make_bounce_router(state));
+    MXD_TRY_ASSIGN(auto local_agent, scheduler::make_local_agent(state, m_impl->workers));
+    state.scheduler = std::make_shared<scheduler::Scheduler>(m_impl->io, state, m_impl->workers, std::move(settings),
+                                                             std::move(local_agent), scheduler::make_relay_agent(state),
+                                                             scheduler::make_bounce_router(state));
     // Every committed message reaches the scheduler, from the committer thread.
     state.queue->on_committed([scheduler = state.scheduler](const std::vector<core::queue::Envelope>& envelopes) {
         scheduler->add(envelopes);

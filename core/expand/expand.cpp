@@ -102,29 +102,6 @@ std::vector<std::string> file_targets(std::string_view text) {
     return out;
 }
 
-// userinfo's value `uid:gid:home` (table(5)).
-std::optional<LocalUser> parse_userinfo(const std::string& name, std::string_view value) {
-    const auto first = value.find(':');
-    const auto second = first == std::string_view::npos ? first : value.find(':', first + 1);
-    if (second == std::string_view::npos) {
-        return std::nullopt;
-    }
-    unsigned long uid = 0;
-    unsigned long gid = 0;
-    const auto uid_text = value.substr(0, first);
-    const auto gid_text = value.substr(first + 1, second - first - 1);
-    const auto [uid_end, uid_ec] =
-        std::from_chars(uid_text.data(), uid_text.data() + uid_text.size(), uid);
-    const auto [gid_end, gid_ec] =
-        std::from_chars(gid_text.data(), gid_text.data() + gid_text.size(), gid);
-    if (uid_ec != std::errc{} || uid_end != uid_text.data() + uid_text.size() || uid_text.empty() ||
-        gid_ec != std::errc{} || gid_end != gid_text.data() + gid_text.size() || gid_text.empty() ||
-        second + 1 >= value.size()) {
-        return std::nullopt;
-    }
-    return LocalUser{name, static_cast<uid_t>(uid), static_cast<gid_t>(gid),
-                     std::string(value.substr(second + 1))};
-}
 
 // Where a target list came from, which decides whether `:include:` is honoured.
 enum class Includes { allowed, forbidden };
@@ -734,6 +711,29 @@ std::optional<Target> parse_target(std::string_view raw) {
 Result<Expansion> expand(const Context& context, const Action& action, std::string_view recipient) {
     Expander expander(context);
     return expander.run(action, recipient);
+}
+
+std::optional<LocalUser> parse_userinfo(const std::string& name, std::string_view value) {
+    const auto first = value.find(':');
+    const auto second = first == std::string_view::npos ? first : value.find(':', first + 1);
+    if (second == std::string_view::npos) {
+        return std::nullopt;
+    }
+    unsigned long uid = 0;
+    unsigned long gid = 0;
+    const auto uid_text = value.substr(0, first);
+    const auto gid_text = value.substr(first + 1, second - first - 1);
+    const auto [uid_end, uid_ec] =
+        std::from_chars(uid_text.data(), uid_text.data() + uid_text.size(), uid);
+    const auto [gid_end, gid_ec] =
+        std::from_chars(gid_text.data(), gid_text.data() + gid_text.size(), gid);
+    if (uid_ec != std::errc{} || uid_end != uid_text.data() + uid_text.size() || uid_text.empty() ||
+        gid_ec != std::errc{} || gid_end != gid_text.data() + gid_text.size() || gid_text.empty() ||
+        second + 1 >= value.size()) {
+        return std::nullopt;
+    }
+    return LocalUser{name, static_cast<uid_t>(uid), static_cast<gid_t>(gid),
+                     std::string(value.substr(second + 1))};
 }
 
 } // namespace core::expand

@@ -107,6 +107,9 @@ struct Context {
 Result<Expansion> expand(const Context& context, const core::config::Action& action,
                          std::string_view recipient);
 
+// A userinfo value `uid:gid:home` (table(5)) for the user `name`; nullopt when malformed.
+std::optional<LocalUser> parse_userinfo(const std::string& name, std::string_view value);
+
 // One alias target (aliases(5)), parsed.
 struct Target {
     enum class Kind { include, command, file, address, user, error };

@@ -3,12 +3,18 @@
 
 #include "core/mta/relay_url.hpp"
 #include "core/table/lookup.hpp"
+#include "core/table/table.hpp"
 #include "core/util/log.hpp"
 #include "daemon/dns/resolver.hpp"
 #include "daemon/lookup/router.hpp"
+#include "daemon/mda/deliver.hpp"
 #include "daemon/mta/client.hpp"
 #include "daemon/mta/relay.hpp"
 #include "daemon/state.hpp"
+#include "daemon/workers.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
 
 namespace mxd::scheduler {
 
@@ -223,8 +229,100 @@ asio::awaitable<Outcome> lmtp(RuntimeState& state, const core::config::Action& a
     co_return co_await std::move(sending);
 }
 
-asio::awaitable<Outcome> local(RuntimeState& state, Envelope e,
-                               std::shared_ptr<const std::string> body) {
+// A user of the action's userbase (<getpwnam> by default). Errc::not_found when unknown.
+core::Result<core::expand::LocalUser>
+find_user(RuntimeState& state, const core::config::Action& action, const std::string& name) {
+    auto table = action.userbase_table.empty() ? core::table::make_getpwnam_table()
+                                               : state.tables->get(action.userbase_table);
+    if (!table) {
+        return core::fail(core::Errc::not_found, "no table " + action.userbase_table);
+    }
+    MXD_TRY_ASSIGN(const auto found,
+                   core::table::lookup(*table, core::table::Service::userinfo, name));
+    if (!found) {
+        return core::fail(core::Errc::not_found, "no user " + name);
+    }
+    auto user = core::expand::parse_userinfo(name, found->value);
+    if (!user) {
+        return core::fail(core::Errc::invalid_argument, "bad userinfo for " + name);
+    }
+    return *user;
+}
+
+// A system user by name or, for "", the user mxd runs as.
+core::Result<core::expand::LocalUser> system_user(const std::string& name) {
+    std::vector<char> buffer(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    const int rc = name.empty()
+                       ? ::getpwuid_r(::geteuid(), &pw, buffer.data(), buffer.size(), &found)
+                       : ::getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &found);
+    if (rc != 0 || found == nullptr) {
+        return core::fail(core::Errc::not_found,
+                          "no system user " + (name.empty() ? std::to_string(::geteuid()) : name));
+    }
+    return core::expand::LocalUser{pw.pw_name, pw.pw_uid, pw.pw_gid,
+                                   pw.pw_dir != nullptr ? pw.pw_dir : "/"};
+}
+
+// What a local envelope asks of the MDA: its method, target and users. Blocking (NSS).
+core::Result<mda::DeliveryRequest>
+local_request(RuntimeState& state, const core::config::Action& action, const Envelope& e) {
+    using Method = mda::DeliveryRequest::Method;
+    mda::DeliveryRequest request;
+    request.sender = e.sender;
+    request.rcpt = e.rcpt;
+    request.dest = e.dest;
+    const std::string local_part = e.rcpt.substr(0, e.rcpt.rfind('@'));
+    if (const auto tag = local_part.find(state.config.smtp.sub_addr_delim);
+        tag != std::string::npos) {
+        request.subaddress = local_part.substr(tag + 1);
+    }
+    const bool command = e.dest.starts_with("|");
+    const bool file = e.dest.starts_with("/");
+    if (command || file) {
+        // aliases(5) and .forward targets run as the .forward's owner, else the action's
+        // `user`, else (as root) an unprivileged user, else as mxd itself.
+        std::string who = !e.run_as.empty() ? e.run_as : action.user;
+        if (who.empty() && ::geteuid() == 0) {
+            who = "nobody";
+        }
+        MXD_TRY_ASSIGN(request.user, system_user(who));
+        if (!who.empty()) {
+            request.run_as = request.user;
+        }
+        request.method = command ? Method::command : Method::file;
+        request.target = command ? e.dest.substr(1) : e.dest;
+        return request;
+    }
+    MXD_TRY_ASSIGN(request.user, find_user(state, action, e.dest));
+    if (!action.user.empty()) {
+        MXD_TRY_ASSIGN(auto as, system_user(action.user));
+        request.run_as = std::move(as);
+    }
+    switch (action.method) {
+    case core::config::Action::Method::mbox:
+        request.method = Method::mbox;
+        break;
+    case core::config::Action::Method::maildir:
+        request.method = Method::maildir;
+        request.target = action.destination;
+        request.junk = action.junk;
+        break;
+    case core::config::Action::Method::mda:
+        request.method = Method::command;
+        request.target = action.destination;
+        request.wrapper = action.wrapper;
+        break;
+    default:
+        return core::fail(core::Errc::invalid_argument,
+                          "action '" + action.name + "' does not deliver locally");
+    }
+    return request;
+}
+
+asio::awaitable<Outcome> local(RuntimeState& state, Workers& workers, mda::Spawner& spawner,
+                               Envelope e, std::shared_ptr<const std::string> body) {
     const auto* action = state.config.find_action(e.action);
     if (action == nullptr) {
         co_return temporary("451 4.3.0 action '" + e.action + "' is not in the configuration");
@@ -234,7 +332,27 @@ asio::awaitable<Outcome> local(RuntimeState& state, Envelope e,
         auto delivery = lmtp(state, *action, std::move(e), std::move(body));
         co_return co_await std::move(delivery);
     }
-    co_return temporary("451 4.3.0 local delivery is not available yet");
+    auto prepare = [&state, action, e] { return local_request(state, *action, e); };
+    auto request = co_await workers.run(std::move(prepare));
+    if (!request) {
+        // An unknown user is for good; anything else (NSS, tables) may pass.
+        const bool unknown = request.error().code == core::Errc::not_found;
+        co_return Outcome{unknown ? Outcome::Status::permanent : Outcome::Status::temporary,
+                          (unknown ? "550 5.1.1 " : "451 4.3.0 ") + request.error().message};
+    }
+    request->message = *body;
+    auto delivery = spawner.deliver(std::move(*request));
+    const auto result = co_await std::move(delivery);
+    switch (result.status) {
+    case core::mda::Status::delivered:
+        co_return Outcome{Outcome::Status::delivered,
+                          "250 2.0.0 delivered" + (result.text.empty() ? "" : ": " + result.text)};
+    case core::mda::Status::permanent:
+        co_return permanent("550 5.3.0 " + result.text);
+    case core::mda::Status::temporary:
+        break;
+    }
+    co_return temporary("451 4.3.0 " + result.text);
 }
 
 } // namespace
@@ -246,12 +364,16 @@ Deliver make_relay_agent(RuntimeState& state) {
     };
 }
 
-Deliver make_local_agent(RuntimeState& state, Workers& workers) {
-    static_cast<void>(workers);
-    return [&state](const Envelope& e,
-                    std::shared_ptr<const std::string> body) -> asio::awaitable<Outcome> {
-        return local(state, e, std::move(body));
-    };
+core::Result<Deliver> make_local_agent(RuntimeState& state, Workers& workers) {
+    mda::SpawnerOptions options;
+    options.subaddress_delimiter = state.config.smtp.sub_addr_delim;
+    MXD_TRY_ASSIGN(auto opened, mda::Spawner::open(workers, options));
+    auto spawner = std::make_shared<mda::Spawner>(std::move(opened));
+    return Deliver([&state, &workers,
+                    spawner](const Envelope& e,
+                             std::shared_ptr<const std::string> body) -> asio::awaitable<Outcome> {
+        return local(state, workers, *spawner, e, std::move(body));
+    });
 }
 
 RouteBounce make_bounce_router(RuntimeState& state) {

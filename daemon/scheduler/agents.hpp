@@ -20,7 +20,8 @@ Deliver make_relay_agent(RuntimeState& state);
 
 // Delivers an envelope of a local action (mbox, maildir, mda, lmtp) or a `|command` or
 // `/file` destination from a table, as the recipient's user.
-Deliver make_local_agent(RuntimeState& state, Workers& workers);
+// Fails when the daemon's own executable cannot be opened for the delivery children.
+core::Result<Deliver> make_local_agent(RuntimeState& state, Workers& workers);
 
 // Routes the recipient of a bounce through the rules as mail from this machine.
 RouteBounce make_bounce_router(RuntimeState& state);

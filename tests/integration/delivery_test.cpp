@@ -6,6 +6,9 @@
 
 #include <gmock/gmock.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 
 using namespace mxd_test;
@@ -85,4 +88,125 @@ TEST_F(Relay, A550BouncesToTheSenderWithTheDsnReport) {
     EXPECT_THAT(report, HasSubstr("Subject: doomed")); // the original headers
     EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
     EXPECT_EQ(received(".eml").size(), 1u); // one bounce, delivered once
+}
+
+namespace {
+
+// A throwaway system account with a home directory, removed with its files afterwards.
+class SystemUser {
+public:
+    SystemUser() : m_name("mxdu" + std::to_string(::getpid() % 100000)) {
+        m_ok = run({"useradd", "--create-home", "--shell", "/bin/sh", m_name}).status == 0;
+    }
+    ~SystemUser() {
+        run({"userdel", "--remove", m_name});
+        std::error_code ec;
+        std::filesystem::remove("/var/mail/" + m_name, ec);
+    }
+    bool ok() const { return m_ok; }
+    const std::string& name() const { return m_name; }
+    std::filesystem::path home() const { return "/home/" + m_name; }
+    uid_t uid() const {
+        struct stat st{};
+        return ::stat(home().c_str(), &st) == 0 ? st.st_uid : static_cast<uid_t>(-1);
+    }
+
+private:
+    std::string m_name;
+    bool m_ok = false;
+};
+
+// Local deliveries run as the recipient, which needs root to set up (CI runs as root).
+class LocalDelivery : public Relay {
+protected:
+    void SetUp() override {
+        Relay::SetUp();
+        if (::geteuid() != 0) {
+            GTEST_SKIP() << "local delivery tests create system users, which needs root";
+        }
+        ASSERT_TRUE(m_user.ok());
+    }
+    // All files under `dir` (a Maildir's new/).
+    static std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir) {
+        std::vector<std::filesystem::path> out;
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+            out.push_back(entry.path());
+        }
+        return out;
+    }
+    SystemUser m_user;
+};
+
+} // namespace
+
+TEST_F(LocalDelivery, MaildirOfARealUserAsThatUser) {
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
+                                                << "match from any for local action \"local\"\n";
+    start_with_smarthost({});
+    send("alice@sender.example", m_user.name() + "@localhost", "to the maildir");
+    const auto new_dir = m_user.home() / "Maildir" / "new";
+    ASSERT_TRUE(wait_until([&] { return !files_in(new_dir).empty(); }, std::chrono::seconds(30))) << slurp(log_path());
+    const auto file = files_in(new_dir).front();
+    EXPECT_THAT(slurp(file), HasSubstr("Subject: to the maildir"));
+    struct stat st{};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, m_user.uid());
+    EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
+}
+
+TEST_F(LocalDelivery, MboxOfARealUser) {
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" mbox\n"
+                                                << "match from any for local action \"local\"\n";
+    start_with_smarthost({});
+    send("alice@sender.example", m_user.name() + "@localhost", "to the mbox");
+    const std::filesystem::path mbox = "/var/mail/" + m_user.name();
+    ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(mbox) && slurp(mbox).find("to the mbox") != std::string::npos; },
+                           std::chrono::seconds(30)))
+        << slurp(log_path());
+    const auto text = slurp(mbox);
+    EXPECT_EQ(text.rfind("From alice@sender.example ", 0), 0u) << text.substr(0, 200);
+    struct stat st{};
+    ASSERT_EQ(::stat(mbox.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, m_user.uid());
+}
+
+// Seed 000's Sympa shape: an aliases table sends a list address to a program with the
+// recipient as its argument and the message on its stdin.
+TEST_F(LocalDelivery, PipeFromAnAliasesTableGetsTheMessageOnStdin) {
+    const auto out_dir = dir() / "pipe-out";
+    std::filesystem::create_directories(out_dir);
+    std::filesystem::permissions(out_dir, std::filesystem::perms::all);
+    const auto script = dir() / "queue.sh";
+    std::ofstream(script) << "#!/bin/sh\ncat > " << (out_dir / "message").string() << ".tmp\n"
+                          << "echo \"$1\" > " << (out_dir / "argument").string() << "\n"
+                          << "mv " << (out_dir / "message").string() << ".tmp " << (out_dir / "message").string() << "\n";
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                             std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                             std::filesystem::perms::others_exec);
+    std::ofstream(dir() / "aliases") << "sympa-list: \"| " << script.string() << " list@lists.example.org\"\n";
+    std::ofstream(config_path(), std::ios::app)
+        << "table aliases file:" << (dir() / "aliases").string() << "\n"
+        << "action \"lists\" mbox alias <aliases>\n"
+        << "match from any for domain \"lists.example.org\" action \"lists\"\n";
+    start_with_smarthost({});
+    send("alice@sender.example", "sympa-list@lists.example.org", "for the list");
+    ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(out_dir / "message"); }, std::chrono::seconds(30)))
+        << slurp(log_path());
+    EXPECT_THAT(slurp(out_dir / "message"), HasSubstr("Subject: for the list"));
+    EXPECT_EQ(slurp(out_dir / "argument"), "list@lists.example.org\n");
+}
+
+TEST_F(LocalDelivery, ABounceFromTheSmarthostArrivesInTheSendersMaildir) {
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
+                                                << "match from any for local action \"local\"\n";
+    start_with_smarthost({"--permfail", "nobody@remote.example"});
+    send(m_user.name() + "@localhost", "nobody@remote.example", "will bounce");
+    const auto new_dir = m_user.home() / "Maildir" / "new";
+    ASSERT_TRUE(wait_until([&] { return !files_in(new_dir).empty(); }, std::chrono::seconds(30))) << slurp(log_path());
+    const auto report = slurp(files_in(new_dir).front());
+    EXPECT_THAT(report, HasSubstr("Content-Type: message/delivery-status"));
+    EXPECT_THAT(report, HasSubstr("Final-Recipient: rfc822; nobody@remote.example"));
+    EXPECT_THAT(report, HasSubstr("Status: 5.1.1"));
+    EXPECT_THAT(report, HasSubstr("Subject: will bounce"));
 }
