@@ -29,6 +29,8 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
     case core::protocol::CommandId::trace:
     case core::protocol::CommandId::untrace:
     case core::protocol::CommandId::stop:
+    case core::protocol::CommandId::pause:
+    case core::protocol::CommandId::resume:
         break;  // Runs::daemon
     }
     std::cerr << "mxctl: " << command.words << ": runs in the daemon\n";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 #include "cli/render.hpp"
 
+#include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 
 #include <cstdio>
@@ -102,6 +103,19 @@ void render_text(const core::protocol::Command& command, const json& result, std
     case CommandId::stop:
         out << "mxd is stopping\n";
         return;
+    case CommandId::pause:
+    case CommandId::resume: {
+        std::vector<std::string> held;
+        if (const auto paused = result.find("paused"); paused != result.end() && paused->is_object()) {
+            for (const auto* what : {"mda", "mta", "smtp"}) {
+                if (paused->value(what, false)) {
+                    held.emplace_back(what);
+                }
+            }
+        }
+        out << "paused: " << (held.empty() ? std::string("nothing") : core::join(held, " ")) << "\n";
+        return;
+    }
     case CommandId::encrypt:
         out << result.value("hash", "") << "\n";
         return;

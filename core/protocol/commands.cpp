@@ -62,12 +62,19 @@ constexpr std::array<ArgSpec, 4> k_args_makemap{{
      't'},
 }};
 
+constexpr std::array<std::string_view, 3> k_pause_targets{"mda", "mta", "smtp"};
+
+constexpr std::array<ArgSpec, 1> k_args_pause{{
+    {"what", ArgType::choice, Arity::required, "mda (local deliveries), mta (relaying) or smtp (new sessions)",
+     k_pause_targets},
+}};
+
 constexpr std::array<ArgSpec, 1> k_args_newaliases{{
     {"--config", ArgType::string, Arity::optional, "configuration file (default: mxd's)", {}, 'f', "FILE"},
 }};
 
 // { id, words, args, access, reply, runs, summary }
-constexpr std::array<Command, 15> k_commands{{
+constexpr std::array<Command, 17> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
     {CommandId::show_queue, "show queue", {}, Access::read, Reply::stream, Runs::daemon,
@@ -82,6 +89,10 @@ constexpr std::array<Command, 15> k_commands{{
      "Stop logging a subsystem's trace lines"},
     {CommandId::stop, "stop", {}, Access::admin, Reply::single, Runs::daemon,
      "Stop the daemon"},
+    {CommandId::pause, "pause", k_args_pause, Access::admin, Reply::single, Runs::daemon,
+     "Hold local deliveries, relaying or new SMTP sessions"},
+    {CommandId::resume, "resume", k_args_pause, Access::admin, Reply::single, Runs::daemon,
+     "Release what pause held"},
     {CommandId::encrypt, "encrypt", k_args_encrypt, Access::anyone, Reply::single, Runs::client,
      "Hash passwords for a credentials table"},
     {CommandId::check_config, "check-config", k_args_check_config, Access::anyone, Reply::single,

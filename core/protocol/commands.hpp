@@ -30,6 +30,8 @@ enum class CommandId {
     makemap,
     newaliases,
     show_queue,
+    pause,
+    resume,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").

@@ -45,6 +45,10 @@ asio::awaitable<core::Result<nlohmann::json>> dispatch(Context& context, const c
         co_return handle_trace(state, args, TraceSwitch::off);
     case CommandId::stop:
         co_return handle_stop(state, args);
+    case CommandId::pause:
+        co_return handle_pause(state, args, true);
+    case CommandId::resume:
+        co_return handle_pause(state, args, false);
     case CommandId::show_queue:
         co_return co_await handle_show_queue(context, args);
     case CommandId::show_tables:

@@ -19,6 +19,9 @@ enum class TraceSwitch { on, off };
 core::Result<nlohmann::json> handle_log_level(RuntimeState& state, core::log::Level level);
 core::Result<nlohmann::json> handle_trace(RuntimeState& state, const nlohmann::json& args, TraceSwitch to);
 core::Result<nlohmann::json> handle_stop(RuntimeState& state, const nlohmann::json& args);
+// pause / resume mda|mta|smtp: holds or releases deliveries or new sessions; what is in
+// progress finishes. Replies with the pauses now in force.
+core::Result<nlohmann::json> handle_pause(RuntimeState& state, const nlohmann::json& args, bool pause);
 
 // handlers_queue.cpp: show queue, streamed page by page in constant memory.
 asio::awaitable<core::Result<nlohmann::json>> handle_show_queue(Context& context, const nlohmann::json& args);

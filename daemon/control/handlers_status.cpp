@@ -6,6 +6,7 @@
 #include "core/util/log.hpp"
 #include "core/util/time.hpp"
 #include "core/util/trace.hpp"
+#include "daemon/scheduler/scheduler.hpp"
 #include "mxd_build_config.h"
 
 namespace mxd::control {
@@ -69,6 +70,16 @@ core::Result<json> handle_trace(RuntimeState&, const json& args, TraceSwitch to)
     core::log::set_traces(traces);
     core::log::notice("control", to == TraceSwitch::on ? "trace" : "untrace", {{"subsystem", name}});
     return json{{"traces", trace_names(traces)}};
+}
+
+core::Result<json> handle_pause(RuntimeState& state, const json& args, bool pause) {
+    const auto what = args.at("what").get<std::string>();  // validated by the dispatcher
+    (what == "mda" ? state.paused.mda : what == "mta" ? state.paused.mta : state.paused.smtp) = pause;
+    core::log::notice("control", pause ? "pause" : "resume", {{"what", what}});
+    if (!pause && state.scheduler) {
+        state.scheduler->wake();
+    }
+    return json{{"paused", {{"mda", state.paused.mda}, {"mta", state.paused.mta}, {"smtp", state.paused.smtp}}}};
 }
 
 core::Result<json> handle_stop(RuntimeState& state, const json&) {

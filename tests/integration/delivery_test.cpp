@@ -210,3 +210,21 @@ TEST_F(LocalDelivery, ABounceFromTheSmarthostArrivesInTheSendersMaildir) {
     EXPECT_THAT(report, HasSubstr("Status: 5.1.1"));
     EXPECT_THAT(report, HasSubstr("Subject: will bounce"));
 }
+
+TEST_F(LocalDelivery, PauseHoldsDeliveriesAndResumeReleasesThem) {
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
+                                                << "match from any for local action \"local\"\n";
+    start_with_smarthost({});
+    const auto paused = mxctl({"pause", "mda"});
+    ASSERT_EQ(paused.status, 0) << paused.err;
+    EXPECT_EQ(paused.out, "paused: mda\n");
+    send("alice@sender.example", m_user.name() + "@localhost", "held");
+    // Held: the envelope waits in the queue, and show status says why.
+    EXPECT_THAT(mxctl({"show", "queue"}).out, HasSubstr("|mda||alice@sender.example|" + m_user.name() + "@localhost|"));
+    EXPECT_EQ(status()["paused"]["mda"], true);
+    EXPECT_EQ(mxctl({"resume", "mda"}).out, "paused: nothing\n");
+    const auto new_dir = m_user.home() / "Maildir" / "new";
+    EXPECT_TRUE(wait_until([&] { return !files_in(new_dir).empty(); }, std::chrono::seconds(30))) << slurp(log_path());
+    EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
+    EXPECT_EQ(mxctl({"pause", "everything"}).status, 64);
+}
