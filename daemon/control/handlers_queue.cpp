@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 // show queue.
 #include "daemon/control/handlers.hpp"
+#include "daemon/scheduler/scheduler.hpp"
 
 #include "core/queue/envelope.hpp"
 #include "core/util/strings.hpp"
@@ -33,8 +34,7 @@ std::string rfc3339_or_null(std::int64_t t) {
 }
 
 // One item: the smtpctl line for people, and the fields for -j (mxctl(8) lists them).
-json item_of(const core::queue::Envelope& e, std::int64_t now) {
-    const std::string runstate = "pending";
+json item_of(const core::queue::Envelope& e, std::int64_t now, const std::string& runstate) {
     return json{{"line", core::queue::show_queue_line(e, runstate, now)},
                 {"evpid", e.id.hex()},
                 {"msgid", e.id.msgid().hex()},
@@ -68,7 +68,12 @@ asio::awaitable<core::Result<json>> handle_show_queue(Context& context, const js
         }
         const auto now = static_cast<std::int64_t>(std::time(nullptr));
         for (const auto& e : *page) {
-            if (!co_await context.emit(item_of(e, now))) {
+            const std::string runstate = context.state.scheduler ? context.state.scheduler->runstate(e.id) : "pending";
+            // g++ 12 destroys temporaries inside a co_await expression twice: build it first,
+            // and keep the item alive while emit (which takes a reference) runs.
+            const auto item = item_of(e, now, runstate);
+            auto sending = context.emit(item);
+            if (!co_await std::move(sending)) {
                 co_return json{{"count", count}};
             }
             ++count;

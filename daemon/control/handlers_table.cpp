@@ -42,7 +42,8 @@ asio::awaitable<core::Result<json>> handle_show_tables(Context& context, const j
     };
     const auto rows = co_await context.workers.run(std::move(work));
     for (const auto& row : rows) {
-        if (!co_await context.emit(row)) {
+        auto sending = context.emit(row);  // built outside co_await: g++ 12 coroutine bug
+        if (!co_await std::move(sending)) {
             break;
         }
     }
