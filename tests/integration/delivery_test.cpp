@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <fstream>
+#include <map>
 
 using namespace mxd_test;
 using ::testing::HasSubstr;
@@ -94,7 +97,7 @@ namespace {
 
 // A throwaway system account with a home directory, removed with its files afterwards.
 class SystemUser {
-public:
+  public:
     SystemUser() : m_name("mxdu" + std::to_string(::getpid() % 100000)) {
         m_ok = run({"useradd", "--create-home", "--shell", "/bin/sh", m_name}).status == 0;
     }
@@ -107,18 +110,18 @@ public:
     const std::string& name() const { return m_name; }
     std::filesystem::path home() const { return "/home/" + m_name; }
     uid_t uid() const {
-        struct stat st{};
+        struct stat st {};
         return ::stat(home().c_str(), &st) == 0 ? st.st_uid : static_cast<uid_t>(-1);
     }
 
-private:
+  private:
     std::string m_name;
     bool m_ok = false;
 };
 
 // Local deliveries run as the recipient, which needs root to set up (CI runs as root).
 class LocalDelivery : public Relay {
-protected:
+  protected:
     void SetUp() override {
         Relay::SetUp();
         if (::geteuid() != 0) {
@@ -146,10 +149,11 @@ TEST_F(LocalDelivery, MaildirOfARealUserAsThatUser) {
     start_with_smarthost({});
     send("alice@sender.example", m_user.name() + "@localhost", "to the maildir");
     const auto new_dir = m_user.home() / "Maildir" / "new";
-    ASSERT_TRUE(wait_until([&] { return !files_in(new_dir).empty(); }, std::chrono::seconds(30))) << slurp(log_path());
+    ASSERT_TRUE(wait_until([&] { return !files_in(new_dir).empty(); }, std::chrono::seconds(30)))
+        << slurp(log_path());
     const auto file = files_in(new_dir).front();
     EXPECT_THAT(slurp(file), HasSubstr("Subject: to the maildir"));
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat(file.c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, m_user.uid());
     EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
@@ -161,12 +165,16 @@ TEST_F(LocalDelivery, MboxOfARealUser) {
     start_with_smarthost({});
     send("alice@sender.example", m_user.name() + "@localhost", "to the mbox");
     const std::filesystem::path mbox = "/var/mail/" + m_user.name();
-    ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(mbox) && slurp(mbox).find("to the mbox") != std::string::npos; },
-                           std::chrono::seconds(30)))
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return std::filesystem::exists(mbox) &&
+                   slurp(mbox).find("to the mbox") != std::string::npos;
+        },
+        std::chrono::seconds(30)))
         << slurp(log_path());
     const auto text = slurp(mbox);
     EXPECT_EQ(text.rfind("From alice@sender.example ", 0), 0u) << text.substr(0, 200);
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat(mbox.c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, m_user.uid());
 }
@@ -180,18 +188,22 @@ TEST_F(LocalDelivery, PipeFromAnAliasesTableGetsTheMessageOnStdin) {
     const auto script = dir() / "queue.sh";
     std::ofstream(script) << "#!/bin/sh\ncat > " << (out_dir / "message").string() << ".tmp\n"
                           << "echo \"$1\" > " << (out_dir / "argument").string() << "\n"
-                          << "mv " << (out_dir / "message").string() << ".tmp " << (out_dir / "message").string() << "\n";
-    std::filesystem::permissions(script, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                             std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                                             std::filesystem::perms::others_exec);
-    std::ofstream(dir() / "aliases") << "sympa-list: \"| " << script.string() << " list@lists.example.org\"\n";
+                          << "mv " << (out_dir / "message").string() << ".tmp "
+                          << (out_dir / "message").string() << "\n";
+    std::filesystem::permissions(
+        script, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                    std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                    std::filesystem::perms::others_exec);
+    std::ofstream(dir() / "aliases")
+        << "sympa-list: \"| " << script.string() << " list@lists.example.org\"\n";
     std::ofstream(config_path(), std::ios::app)
         << "table aliases file:" << (dir() / "aliases").string() << "\n"
         << "action \"lists\" mbox alias <aliases>\n"
         << "match from any for domain \"lists.example.org\" action \"lists\"\n";
     start_with_smarthost({});
     send("alice@sender.example", "sympa-list@lists.example.org", "for the list");
-    ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(out_dir / "message"); }, std::chrono::seconds(30)))
+    ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(out_dir / "message"); },
+                           std::chrono::seconds(30)))
         << slurp(log_path());
     EXPECT_THAT(slurp(out_dir / "message"), HasSubstr("Subject: for the list"));
     EXPECT_EQ(slurp(out_dir / "argument"), "list@lists.example.org\n");
@@ -203,7 +215,8 @@ TEST_F(LocalDelivery, ABounceFromTheSmarthostArrivesInTheSendersMaildir) {
     start_with_smarthost({"--permfail", "nobody@remote.example"});
     send(m_user.name() + "@localhost", "nobody@remote.example", "will bounce");
     const auto new_dir = m_user.home() / "Maildir" / "new";
-    ASSERT_TRUE(wait_until([&] { return !files_in(new_dir).empty(); }, std::chrono::seconds(30))) << slurp(log_path());
+    ASSERT_TRUE(wait_until([&] { return !files_in(new_dir).empty(); }, std::chrono::seconds(30)))
+        << slurp(log_path());
     const auto report = slurp(files_in(new_dir).front());
     EXPECT_THAT(report, HasSubstr("Content-Type: message/delivery-status"));
     EXPECT_THAT(report, HasSubstr("Final-Recipient: rfc822; nobody@remote.example"));
@@ -220,11 +233,61 @@ TEST_F(LocalDelivery, PauseHoldsDeliveriesAndResumeReleasesThem) {
     EXPECT_EQ(paused.out, "paused: mda\n");
     send("alice@sender.example", m_user.name() + "@localhost", "held");
     // Held: the envelope waits in the queue, and show status says why.
-    EXPECT_THAT(mxctl({"show", "queue"}).out, HasSubstr("|mda||alice@sender.example|" + m_user.name() + "@localhost|"));
+    EXPECT_THAT(mxctl({"show", "queue"}).out,
+                HasSubstr("|mda||alice@sender.example|" + m_user.name() + "@localhost|"));
     EXPECT_EQ(status()["paused"]["mda"], true);
     EXPECT_EQ(mxctl({"resume", "mda"}).out, "paused: nothing\n");
     const auto new_dir = m_user.home() / "Maildir" / "new";
-    EXPECT_TRUE(wait_until([&] { return !files_in(new_dir).empty(); }, std::chrono::seconds(30))) << slurp(log_path());
+    EXPECT_TRUE(wait_until([&] { return !files_in(new_dir).empty(); }, std::chrono::seconds(30)))
+        << slurp(log_path());
     EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
     EXPECT_EQ(mxctl({"pause", "everything"}).status, 64);
+}
+
+// The delivery rule under SIGKILL: a few hundred messages are being relayed when mxd is
+// killed; after a restart every one reaches the smarthost at least once. Duplicates are
+// allowed (DESIGN "Delivery rule") and reported.
+TEST_F(Relay, SigkillDuringDeliveriesLosesNothing) {
+    start_with_smarthost({});
+    ASSERT_EQ(mxctl({"pause", "mta"}).status, 0);
+    constexpr int k_messages = 300;
+    const auto sent =
+        run({"python3", "-c",
+             "import smtplib\ns = smtplib.SMTP('127.0.0.1', " + std::to_string(smtp_port()) +
+                 ", timeout=10)\nfor i in range(" + std::to_string(k_messages) +
+                 "):\n    s.sendmail('alice@sender.example', ['bob@remote.example'], "
+                 "'Subject: crash-%d\\r\\n\\r\\nbody\\r\\n' % i)\n    if i % 90 == 89:\n"
+                 "        s.quit(); s = smtplib.SMTP('127.0.0.1', " +
+                 std::to_string(smtp_port()) + ", timeout=10)\ns.quit()\n"},
+            {.timeout = std::chrono::seconds(60)});
+    ASSERT_EQ(sent.status, 0) << sent.err;
+    ASSERT_EQ(mxctl({"resume", "mta"}).status, 0);
+    // Kill it in the middle of the deliveries.
+    ASSERT_TRUE(
+        wait_until([&] { return received(".eml").size() >= 30; }, std::chrono::seconds(60)));
+    ::kill(daemon()->pid(), SIGKILL);
+    ASSERT_EQ(daemon()->wait(std::chrono::seconds(5)), 128 + SIGKILL);
+    const auto before = received(".eml").size();
+    ASSERT_LT(before, static_cast<std::size_t>(k_messages))
+        << "the kill came after the last delivery";
+
+    ASSERT_TRUE(start({"-T", "scheduler"}));
+    ASSERT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(120)))
+        << slurp(log_path());
+    std::map<std::string, int> copies;
+    for (const auto& message : received(".eml")) {
+        const auto at = message.find("Subject: crash-");
+        ASSERT_NE(at, std::string::npos);
+        copies[message.substr(at + 9, message.find('\r', at) - at - 9)] += 1;
+    }
+    int duplicates = 0;
+    for (int i = 0; i < k_messages; ++i) {
+        const auto it = copies.find("crash-" + std::to_string(i));
+        EXPECT_NE(it, copies.end()) << "crash-" << i << " was lost";
+        if (it != copies.end()) {
+            duplicates += it->second - 1;
+        }
+    }
+    std::cerr << "delivery crash test: " << before << " delivered before the kill, "
+              << copies.size() << " distinct after the restart, " << duplicates << " duplicates\n";
 }
