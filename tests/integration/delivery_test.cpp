@@ -291,3 +291,31 @@ TEST_F(Relay, SigkillDuringDeliveriesLosesNothing) {
     std::cerr << "delivery crash test: " << before << " delivered before the kill, "
               << copies.size() << " distinct after the restart, " << duplicates << " duplicates\n";
 }
+
+// A smarthost that requires STARTTLS and AUTH: the action's `auth` table gives the login of
+// the URL's label, and it is only ever sent over TLS.
+TEST_F(Relay, SmarthostWithStarttlsAndAuth) {
+    const auto made = run({"openssl", "req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048",
+                           "-subj", "/CN=smarthost.example", "-keyout", (dir() / "sh.key").string(),
+                           "-out", (dir() / "sh.crt").string(), "-days", "30"});
+    ASSERT_EQ(made.status, 0) << made.err;
+    std::filesystem::create_directories(dir() / "smarthost");
+    m_smarthost = std::make_unique<mta_test::TestServer>(
+        dir() / "smarthost",
+        std::vector<std::string>{"--starttls", (dir() / "sh.crt").string(),
+                                 (dir() / "sh.key").string(), "--auth", "relayuser:relaypass"});
+    ASSERT_TRUE(m_smarthost->started()) << m_smarthost->error();
+    std::ofstream(config_path(), std::ios::app)
+        << "table secrets { bigisp = \"relayuser:relaypass\" }\n"
+        << "action \"out\" relay host smtp+tls://bigisp@127.0.0.1:" << m_smarthost->port()
+        << " auth <secrets> tls no-verify\n"
+        << "match from local for any action \"out\"\n";
+    ASSERT_TRUE(start());
+    send("alice@sender.example", "bob@remote.example", "over tls");
+    ASSERT_TRUE(wait_until([&] { return !received(".eml").empty(); }, std::chrono::seconds(30)))
+        << slurp(log_path());
+    const auto envelope = received(".json")[0];
+    EXPECT_THAT(envelope, HasSubstr("\"tls\": true"));
+    EXPECT_THAT(envelope, HasSubstr("\"auth_user\": \"relayuser\""));
+    EXPECT_THAT(slurp(log_path()), ::testing::Not(HasSubstr("relaypass")));
+}
