@@ -76,8 +76,8 @@ mx_endpoints(const dns::Resolver& resolver, std::string domain) {
     }
     bool temporary_failure = false;
     for (const auto& host : *mx) {
-        auto lookup = endpoints_of(resolver, host.exchange, 25);
-        auto endpoints = co_await std::move(lookup);
+        auto host_lookup = endpoints_of(resolver, host.exchange, 25);
+        auto endpoints = co_await std::move(host_lookup);
         if (!endpoints) {
             temporary_failure =
                 temporary_failure || endpoints.error().code == core::Errc::temp_failure;
@@ -92,9 +92,29 @@ mx_endpoints(const dns::Resolver& resolver, std::string domain) {
     co_return out;
 }
 
+// The MAIL FROM of a relay action with `mail-from` (or the old `as`): a whole address
+// replaces the sender, `@domain` its domain, `user@` its user. The null sender of a bounce
+// stays null, so that reports never loop.
+std::string relay_sender(const core::config::Action& action, const std::string& sender) {
+    const auto& from = action.mail_from;
+    if (from.empty() || sender.empty()) {
+        return sender;
+    }
+    const auto at = sender.rfind('@');
+    const std::string user = sender.substr(0, at);
+    const std::string domain = at == std::string::npos ? std::string{} : sender.substr(at + 1);
+    if (from.front() == '@') {
+        return user + from;
+    }
+    if (from.back() == '@') {
+        return from + domain;
+    }
+    return from;
+}
+
 // One transaction for one envelope over a new connection.
 asio::awaitable<Outcome> send_one(std::vector<mta::Endpoint> endpoints, mta::Options options,
-                                  const Envelope& e, std::string rcpt,
+                                  const Envelope& e, std::string sender, std::string rcpt,
                                   std::shared_ptr<const std::string> body) {
     auto connected = co_await mta::Client::connect(std::move(endpoints), std::move(options));
     if (!connected) {
@@ -102,7 +122,7 @@ asio::awaitable<Outcome> send_one(std::vector<mta::Endpoint> endpoints, mta::Opt
     }
     auto client = *connected;
     mta::Message message;
-    message.sender = e.sender;
+    message.sender = std::move(sender);
     mta::Recipient recipient;
     recipient.address = std::move(rcpt);
     recipient.envelope = e.id;
@@ -197,7 +217,8 @@ asio::awaitable<Outcome> relay(RuntimeState& state, Envelope e,
         }
         endpoints = std::move(*found);
     }
-    auto sending = send_one(std::move(endpoints), std::move(options), e, e.dest, std::move(body));
+    auto sending = send_one(std::move(endpoints), std::move(options), e,
+                            relay_sender(*action, e.sender), e.dest, std::move(body));
     co_return co_await std::move(sending);
 }
 
@@ -224,7 +245,7 @@ asio::awaitable<Outcome> lmtp(RuntimeState& state, const core::config::Action& a
         }
         endpoints = std::move(*found);
     }
-    auto sending = send_one(std::move(endpoints), std::move(options), e,
+    auto sending = send_one(std::move(endpoints), std::move(options), e, e.sender,
                             action.lmtp_rcpt_to ? e.rcpt : e.dest, std::move(body));
     co_return co_await std::move(sending);
 }
