@@ -1262,6 +1262,7 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
         if (accept("mx")) {
             a.backup_mx = value("an MX name");
         }
+        unsupported(kw, "relay backup");
     } else if (w == "helo") {
         take();
         once(seen, kw, "action");
@@ -1270,16 +1271,19 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
         take();
         once(seen, kw, "action");
         a.helo_src_table = table_name("helo-src", Service::addrname);
+        unsupported(kw, "relay helo-src");
     } else if (w == "domain") {
         take();
         once(seen, kw, "action");
         a.domain_table = table_name("domain (relay hosts per domain)", Service::relayhost);
+        unsupported(kw, "relay domain");
     } else if (w == "host") {
         take();
         once(seen, kw, "action");
         if (cur().kind == TokenKind::lt) {
             a.host = table_name("host", Service::relayhost_list);
             a.host_is_table = true;
+            unsupported(kw, "relay host <table>");
         } else {
             const Token at = cur();
             a.host = value("a relay URL");
@@ -1320,6 +1324,7 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
         take();
         once(seen, kw, "action");
         a.src = operand("src", Service::source);
+        unsupported(kw, "relay src");
     } else if (w == "pki") {
         take();
         once(seen, kw, "action");
