@@ -319,3 +319,21 @@ TEST_F(Relay, SmarthostWithStarttlsAndAuth) {
     EXPECT_THAT(envelope, HasSubstr("\"auth_user\": \"relayuser\""));
     EXPECT_THAT(slurp(log_path()), ::testing::Not(HasSubstr("relaypass")));
 }
+
+// Seed 003's `relay via ... as "@foo.bar"`, in the modern grammar: the sender's domain is
+// replaced in MAIL FROM.
+TEST_F(Relay, MailFromRewritesTheSendersDomain) {
+    std::filesystem::create_directories(dir() / "smarthost");
+    m_smarthost =
+        std::make_unique<mta_test::TestServer>(dir() / "smarthost", std::vector<std::string>{});
+    ASSERT_TRUE(m_smarthost->started()) << m_smarthost->error();
+    std::ofstream(config_path(), std::ios::app)
+        << "action \"out\" relay host smtp://127.0.0.1:" << m_smarthost->port()
+        << " mail-from \"@foo.example\"\n"
+        << "match from local for any action \"out\"\n";
+    ASSERT_TRUE(start());
+    send("alice@laptop.home", "bob@remote.example", "masqueraded");
+    ASSERT_TRUE(wait_until([&] { return !received(".json").empty(); }, std::chrono::seconds(30)))
+        << slurp(log_path());
+    EXPECT_THAT(received(".json")[0], HasSubstr("\"mail_from\": \"alice@foo.example\""));
+}
