@@ -337,3 +337,25 @@ TEST_F(Relay, MailFromRewritesTheSendersDomain) {
         << slurp(log_path());
     EXPECT_THAT(received(".json")[0], HasSubstr("\"mail_from\": \"alice@foo.example\""));
 }
+
+// `bounce warn-interval` and `queue ttl`: a recipient that keeps failing temporarily gets its
+// sender a delay notice, then, once the envelope expires, a failure report; then it is gone.
+TEST_F(Relay, DelayNoticeThenExpiry) {
+    std::ofstream(config_path(), std::ios::app) << "bounce warn-interval 1s\nqueue ttl 4s\n";
+    start_with_smarthost({"--tempfail", "bob@remote.example"});
+    send("alice@sender.example", "bob@remote.example", "slow");
+    auto reports = [&] {
+        std::string all;
+        for (const auto& m : received(".eml")) {
+            all += m;
+        }
+        return all;
+    };
+    ASSERT_TRUE(wait_until([&] { return reports().find("Action: failed") != std::string::npos; },
+                           std::chrono::seconds(60)))
+        << slurp(log_path());
+    const auto all = reports();
+    EXPECT_THAT(all, HasSubstr("Action: delayed"));
+    EXPECT_THAT(all, HasSubstr("Envelope expired"));
+    EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
+}
