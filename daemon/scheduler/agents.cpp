@@ -55,6 +55,22 @@ endpoints_of(const dns::Resolver& resolver, std::string host, std::uint16_t port
     co_return out;
 }
 
+// The endpoints of a relay URL or LMTP destination: a socket or an address needs no DNS. The
+// error is the text for show queue ("451 4.4.3 cannot resolve ...").
+asio::awaitable<core::Result<std::vector<mta::Endpoint>>>
+url_endpoints(const dns::Resolver& resolver, core::mta::RelayUrl url) {
+    if (auto literal = mta::literal_endpoint(url)) {
+        co_return std::vector<mta::Endpoint>{*literal};
+    }
+    auto lookup = endpoints_of(resolver, url.host, url.port);
+    auto found = co_await std::move(lookup);
+    if (!found) {
+        co_return core::fail(core::Errc::temp_failure,
+                             "451 4.4.3 cannot resolve " + url.host + ": " + found.error().message);
+    }
+    co_return found;
+}
+
 // Where mail for `domain` goes without a relay host: its MX hosts in order of preference, or
 // the domain itself when it has none (RFC 5321 5.1).
 asio::awaitable<core::Result<std::vector<mta::Endpoint>>>
@@ -194,11 +210,10 @@ asio::awaitable<Outcome> relay(RuntimeState& state, Envelope e,
             co_return temporary("451 4.7.0 " + creds.error().message);
         }
         options.credentials = std::move(*creds);
-        auto lookup = endpoints_of(*state.resolver, url->host, url->port);
+        auto lookup = url_endpoints(*state.resolver, *url);
         auto found = co_await std::move(lookup);
         if (!found) {
-            co_return temporary("451 4.4.3 cannot resolve " + url->host + ": " +
-                                found.error().message);
+            co_return temporary(found.error().message);
         }
         endpoints = std::move(*found);
     } else {
@@ -233,19 +248,12 @@ asio::awaitable<Outcome> lmtp(RuntimeState& state, const core::config::Action& a
     mta::Options options;
     options.protocol = mta::Protocol::lmtp;
     options.tls = core::mta::TlsMode::none;
-    std::vector<mta::Endpoint> endpoints;
-    if (!url->socket_path.empty()) {
-        endpoints.push_back(mta::Endpoint{"", {}, url->socket_path});
-    } else {
-        auto lookup = endpoints_of(*state.resolver, url->host, url->port);
-        auto found = co_await std::move(lookup);
-        if (!found) {
-            co_return temporary("451 4.4.3 cannot resolve " + url->host + ": " +
-                                found.error().message);
-        }
-        endpoints = std::move(*found);
+    auto lookup = url_endpoints(*state.resolver, *url);
+    auto found = co_await std::move(lookup);
+    if (!found) {
+        co_return temporary(found.error().message);
     }
-    auto sending = send_one(std::move(endpoints), std::move(options), e, e.sender,
+    auto sending = send_one(std::move(*found), std::move(options), e, e.sender,
                             action.lmtp_rcpt_to ? e.rcpt : e.dest, std::move(body));
     co_return co_await std::move(sending);
 }

@@ -359,3 +359,21 @@ TEST_F(Relay, DelayNoticeThenExpiry) {
     EXPECT_THAT(all, HasSubstr("Envelope expired"));
     EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
 }
+
+// The `lmtp` method: the local user goes to an LMTP server (RCPT TO the user name, or the
+// address with `rcpt-to`).
+TEST_F(Relay, LmtpMethodHandsLocalMailToAnLmtpServer) {
+    std::filesystem::create_directories(dir() / "smarthost");
+    m_smarthost = std::make_unique<mta_test::TestServer>(dir() / "smarthost",
+                                                         std::vector<std::string>{"--lmtp"});
+    ASSERT_TRUE(m_smarthost->started()) << m_smarthost->error();
+    std::ofstream(config_path(), std::ios::app)
+        << "action \"local\" lmtp \"127.0.0.1:" << m_smarthost->port() << "\" rcpt-to\n"
+        << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    send("alice@sender.example", "root@localhost", "by lmtp");
+    ASSERT_TRUE(wait_until([&] { return !received(".json").empty(); }, std::chrono::seconds(30)))
+        << slurp(log_path());
+    EXPECT_THAT(received(".json")[0], HasSubstr("\"rcpt_tos\": [\"root@localhost\"]"));
+    EXPECT_THAT(received(".eml")[0], HasSubstr("Subject: by lmtp"));
+}
