@@ -41,7 +41,16 @@ Server::Server(RuntimeState& state) : m_impl(std::make_unique<Impl>(state)) {
     };
 }
 
-Server::~Server() = default;
+Server::~Server() {
+    // The scheduler's timers and the committer's hook belong to this event loop: they go
+    // before it does (RuntimeState outlives the Server).
+    auto& state = m_impl->state;
+    if (state.queue) {
+        state.queue->on_committed(nullptr);
+    }
+    state.scheduler.reset();
+    state.resolver.reset();
+}
 
 core::Result<void> Server::open() {
     auto& state = m_impl->state;

@@ -63,19 +63,21 @@ void QueueService::run_committer() {
             core::log::error("queue", "commit-failed",
                              {{"messages", messages}, {"error", result.error().message}});
         }
+        CommittedHook hook;
         {
             std::lock_guard lock(m_mutex);
             ++m_counters.batches;
             m_counters.messages += result ? messages : 0;
+            hook = m_on_committed;
         }
-        if (result && m_on_committed && messages > 0) {
+        if (result && hook && messages > 0) {
             std::vector<core::queue::Envelope> added;
             for (const auto& c : changes) {
                 for (const auto& m : c.messages) {
                     added.insert(added.end(), m.envelopes.begin(), m.envelopes.end());
                 }
             }
-            m_on_committed(added);
+            hook(added);
         }
         for (auto& p : batch) {
             p.done(result);

@@ -38,7 +38,10 @@ class QueueService {
     // Called on the committer thread after each successful commit with the new messages, so the
     // scheduler learns of them. Set before any commit.
     using CommittedHook = std::function<void(const std::vector<core::queue::Envelope>&)>;
-    void on_committed(CommittedHook hook) { m_on_committed = std::move(hook); }
+    void on_committed(CommittedHook hook) {
+        std::lock_guard lock(m_mutex);
+        m_on_committed = std::move(hook);
+    }
 
     // One envelope, from the reader connection (blocking), nullopt when not queued.
     core::Result<std::optional<core::queue::Envelope>> envelope(core::queue::EvpId id);
