@@ -5,6 +5,7 @@
 #include "cli/exit_status.hpp"
 #include "cli/local_commands.hpp"
 #include "cli/render.hpp"
+#include "cli/sendmail.hpp"
 #include "core/protocol/args.hpp"
 #include "core/protocol/commands.hpp"
 #include "core/util/paths.hpp"
@@ -15,6 +16,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <iostream>
@@ -74,6 +76,9 @@ void build_app(CLI::App& app, Invocation& inv) {
                 }
                 CLI::App* sub = node->add_subcommand(std::string(words[i]), description);
                 sub->fallthrough();
+                if (leaf && command.visibility == core::protocol::Visibility::hidden) {
+                    sub->group(""); // not in --help; it still runs
+                }
                 if (!leaf) {
                     sub->require_subcommand(1);
                 }
@@ -175,6 +180,22 @@ std::string expand_abbreviations(std::vector<std::string>& args) {
     return {};
 }
 
+// `mxctl [-s SOCKET] [-j] sendmail ARGS`: sendmail's own command line follows the word, which
+// CLI11 must not parse (-oi, -FName). Returns the index of the word, or npos, and the socket.
+std::size_t find_sendmail(const std::vector<std::string>& args, std::string& socket) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if ((a == "-s" || a == "--socket") && i + 1 < args.size()) {
+            socket = args[++i];
+        } else if (a.starts_with("--socket=")) {
+            socket = a.substr(9);
+        } else if (!a.starts_with("-")) {
+            return a == "sendmail" ? i : std::string::npos;
+        }
+    }
+    return std::string::npos;
+}
+
 int fail_with(const std::string& what, const std::string& why, int status) {
     std::cerr << "mxctl: " << what << (why.empty() ? "" : ": " + why) << "\n";
     return status;
@@ -191,6 +212,11 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
     std::vector<std::string> args = raw_args;
     if (const auto error = expand_abbreviations(args); !error.empty()) {
         return fail_with(error, "", k_exit_usage);
+    }
+    std::string sendmail_socket;
+    if (const auto at = find_sendmail(args, sendmail_socket); at != std::string::npos) {
+        return run_sendmail({"mxctl sendmail", sendmail_socket,
+                             std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(at) + 1, args.end())});
     }
     Invocation inv;
     CLI::App app{"mxctl: control the mxd mail transfer daemon", "mxctl"};
@@ -261,8 +287,10 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
     if (!reply->ok) {
         return fail_with(what, reply->error.message, exit_status_for(reply->error.code));
     }
-    // A stream's items were its output; its final reply only closes it.
-    if (command.reply == core::protocol::Reply::single) {
+    // A stream's items were its output; its final reply only closes it, but for mailq's
+    // totals ("Mail queue is empty", "-- 2 Kbytes in 1 Request.").
+    const bool totals = command.id == core::protocol::CommandId::mailq && output == Output::text;
+    if (command.reply == core::protocol::Reply::single || totals) {
         if (output == Output::json) {
             render_json(reply->body, std::cout);
         } else {
@@ -277,10 +305,21 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
 }
 
 int main_multicall(int argc, char** argv) {
+    drop_setgid_privilege();
     const std::string name = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "mxctl";
-    if (name == "sendmail" || name == "send-mail" || name == "mailq") {
-        std::cerr << name << ": not supported by mxd yet\n";
-        return k_exit_unavailable;
+    if (name == "sendmail" || name == "send-mail") {
+        return run_sendmail({name, "", std::vector<std::string>(argv + std::min(argc, 1), argv + argc)});
+    }
+    if (name == "mailq") {
+        // sendmail's mailq options (-v, -Ac, -q...) change nothing here; -j is mxctl's.
+        std::vector<std::string> args{"-s", system_socket(""), "mailq"};
+        for (int i = 1; i < argc; ++i) {
+            const std::string a = argv[i];
+            if (a == "--help" || a == "--version" || a == "-j" || a == "--json") {
+                args.insert(a.starts_with("-j") || a == "--json" ? args.begin() : args.end(), a);
+            }
+        }
+        return run_mxctl(args);
     }
     std::vector<std::string> args;
     // makemap and newaliases are mxctl's commands of the same name.

@@ -2,6 +2,7 @@
 #include "cli/local_commands.hpp"
 
 #include "cli/exit_status.hpp"
+#include "cli/sendmail.hpp"
 
 #include <iostream>
 
@@ -19,6 +20,10 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
         return run_makemap(args);
     case core::protocol::CommandId::newaliases:
         return run_newaliases(args);
+    case core::protocol::CommandId::sendmail:
+        return run_sendmail({"mxctl sendmail", "", args.value("argument", std::vector<std::string>{})});
+    case core::protocol::CommandId::mailq:
+    case core::protocol::CommandId::submit:
     case core::protocol::CommandId::show_queue:
     case core::protocol::CommandId::show_tables:
     case core::protocol::CommandId::table_lookup:

@@ -53,6 +53,9 @@ std::string man_command_list() {
     std::ostringstream out;
     out << ".Bl -tag -width Ds\n";
     for (const auto& command : core::protocol::commands()) {
+        if (command.visibility == core::protocol::Visibility::hidden) {
+            continue;
+        }
         out << ".It Cm " << command.words;
         for (const auto& arg : command.args) {
             out << " " << mdoc_arg(arg);

@@ -5,6 +5,7 @@
 #include "core/util/time.hpp"
 
 #include <cstdio>
+#include <ctime>
 
 namespace mxctl {
 
@@ -53,10 +54,57 @@ void render_status(const json& r, std::ostream& out) {
     out << "log level:  " << r.value("log_level", "?") << "\n";
 }
 
+// The local time of an RFC 3339 UTC timestamp, as asctime(3) prints it without the year
+// ("Tue Jan  2 15:04:05"), the form of mailq's arrival time.
+std::string arrival_time(const std::string& rfc3339) {
+    std::tm parts{};
+    if (std::sscanf(rfc3339.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
+                    &parts.tm_hour, &parts.tm_min, &parts.tm_sec) != 6) {
+        return rfc3339;
+    }
+    parts.tm_year -= 1900;
+    parts.tm_mon -= 1;
+    const std::time_t t = ::timegm(&parts);
+    std::tm local{};
+    ::localtime_r(&t, &local);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%a %b %e %H:%M:%S", &local);
+    return buffer;
+}
+
+// One message of mailq in the layout of Postfix's (and sendmail's) mailq, which scripts and
+// monitoring checks parse: id with `*` when a delivery is under way or `!` when held, size,
+// arrival time and sender; then each recipient, under the reason of its last failure.
+void render_mailq_item(const json& item, std::size_t index, std::ostream& out) {
+    char line[512];
+    if (index == 0) {
+        out << "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n";
+    }
+    const std::string id = item.value("msgid", "") + (item.value("active", false) ? "*"
+                                                      : item.value("held", false) ? "!"
+                                                                                  : "");
+    const auto sender = item.value("sender", "");
+    std::snprintf(line, sizeof line, "%-11s %8zu %-20.20s %s\n", id.c_str(), item.value("size", std::size_t{0}),
+                  arrival_time(item.value("created", "")).c_str(), sender.empty() ? "MAILER-DAEMON" : sender.c_str());
+    out << line;
+    for (const auto& r : item.value("recipients", json::array())) {
+        const auto error = r.value("last_error", "");
+        if (!error.empty()) {
+            out << "(" << error << ")\n";
+        }
+        out << std::string(41, ' ') << r.value("rcpt", "") << "\n";
+    }
+    out << "\n";
+}
+
 } // namespace
 
 void render_item_text(const core::protocol::Command& command, const json& item, std::size_t index,
                       std::ostream& out) {
+    if (command.id == CommandId::mailq) {
+        render_mailq_item(item, index, out);
+        return;
+    }
     if (command.id == CommandId::show_queue) {
         out << item.value("line", "") << "\n";
         return;
@@ -135,6 +183,20 @@ void render_text(const core::protocol::Command& command, const json& result, std
     case CommandId::show_tables:
     case CommandId::show_queue:
         return;  // the rows came as items
+    case CommandId::mailq: {
+        const auto messages = result.value("messages", std::size_t{0});
+        if (messages == 0) {
+            out << "Mail queue is empty\n";
+        } else {
+            out << "-- " << (result.value("bytes", std::size_t{0}) + 1023) / 1024 << " Kbytes in " << messages
+                << (messages == 1 ? " Request.\n" : " Requests.\n");
+        }
+        return;
+    }
+    case CommandId::submit:
+        out << "queued as " << result.value("msgid", "") << "\n";
+        return;
+    case CommandId::sendmail:
     case CommandId::check_config:
     case CommandId::config_migrate:
     case CommandId::makemap:

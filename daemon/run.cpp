@@ -7,6 +7,7 @@
 #include "core/util/trace.hpp"
 #include "daemon/options.hpp"
 #include "daemon/server.hpp"
+#include "daemon/submit/offline.hpp"
 #include "mxd_build_config.h"
 
 #include <fcntl.h>
@@ -193,7 +194,12 @@ int run(int argc, char** argv) {
                                        {"config", state.config_origin}, {"spool", state.spool.string()},
                                        {"socket", state.socket.string()}});
     report_ready(ready_fd);
-    return server.run();
+    // What sendmail left in the offline directory while no daemon ran, queued as it serves.
+    submit::OfflineQueue offline(state);
+    offline.start();
+    const int status = server.run();
+    offline.stop();
+    return status;
 }
 
 } // namespace mxd

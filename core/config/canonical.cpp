@@ -202,9 +202,9 @@ std::string format_listener(const Listener& l) {
         if (l.received_auth) {
             out << " received-auth";
         }
-        if (!l.senders_table.empty()) {
-            out << " senders " << table_ref(l.senders_table) << (l.masquerade ? " masquerade" : "");
-        }
+    }
+    if (!l.senders_table.empty()) {
+        out << " senders " << table_ref(l.senders_table) << (l.masquerade ? " masquerade" : "");
     }
     if (!l.tag.empty()) {
         out << " tag " << quote(l.tag);

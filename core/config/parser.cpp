@@ -901,8 +901,13 @@ void Parser::listen_statement() {
                 once(seen, kw, "listen on socket");
                 l.filters = filter_names("listen on socket");
                 unsupported(kw, "filter");
+            } else if (accept("senders")) {
+                // mxd extension: the addresses a local user may give sendmail -f, by login name.
+                once(seen, kw, "listen on socket");
+                l.senders_table = table_name("senders", Service::mailaddrmap);
+                l.masquerade = accept("masquerade");
             } else {
-                unexpected("listen on socket", {"mask-src", "no-dsn", "tag", "filter"});
+                unexpected("listen on socket", {"mask-src", "no-dsn", "tag", "filter", "senders"});
             }
         }
         for (const auto& other : m_config.listeners) {

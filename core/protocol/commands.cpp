@@ -73,12 +73,29 @@ constexpr std::array<ArgSpec, 1> k_args_newaliases{{
     {"--config", ArgType::string, Arity::optional, "configuration file (default: mxd's)", {}, 'f', "FILE"},
 }};
 
-// { id, words, args, access, reply, runs, summary }
-constexpr std::array<Command, 17> k_commands{{
+constexpr std::array<ArgSpec, 1> k_args_sendmail{{
+    {"argument", ArgType::string, Arity::many, "sendmail(8) options and recipients (sendmail --help)"},
+}};
+
+constexpr std::array<ArgSpec, 6> k_args_submit{{
+    {"recipient", ArgType::string, Arity::many, "recipient addresses (user alone means user@host)"},
+    {"--sender", ArgType::string, Arity::optional, "envelope sender; \"\" is <> (default: yours)", {}, '\0',
+     "ADDRESS"},
+    {"--full-name", ArgType::string, Arity::optional, "display name for an added From:", {}, '\0', "NAME"},
+    {"--data", ArgType::string, Arity::optional, "the next part of the message, in base64", {}, '\0',
+     "BASE64"},
+    {"--more", ArgType::flag, Arity::optional, "more parts follow: keep this one and wait"},
+    {"--dry-run", ArgType::flag, Arity::optional, "route the recipients, queue nothing"},
+}};
+
+// { id, words, args, access, reply, runs, summary[, visibility] }
+constexpr std::array<Command, 20> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
     {CommandId::show_queue, "show queue", {}, Access::read, Reply::stream, Runs::daemon,
      "List the queued envelopes, one line each"},
+    {CommandId::mailq, "mailq", {}, Access::anyone, Reply::stream, Runs::daemon,
+     "List the queued messages by message, as mailq does"},
     {CommandId::log_verbose, "log verbose", {}, Access::admin, Reply::single, Runs::daemon,
      "Log at debug level"},
     {CommandId::log_brief, "log brief", {}, Access::admin, Reply::single, Runs::daemon,
@@ -109,6 +126,10 @@ constexpr std::array<Command, 17> k_commands{{
      "Build a db table from a text file"},
     {CommandId::newaliases, "newaliases", k_args_newaliases, Access::anyone, Reply::single,
      Runs::client, "Rebuild the aliases table and tell the daemon"},
+    {CommandId::sendmail, "sendmail", k_args_sendmail, Access::anyone, Reply::single, Runs::client,
+     "Queue a message from stdin, as sendmail(8) does"},
+    {CommandId::submit, "submit", k_args_submit, Access::anyone, Reply::single, Runs::daemon,
+     "Queue a message: the request of sendmail, which is the way to use it", Visibility::hidden},
 }};
 
 std::vector<std::string> words_of(const Command& c) {

@@ -32,6 +32,9 @@ enum class CommandId {
     show_queue,
     pause,
     resume,
+    mailq,
+    sendmail,
+    submit,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").
@@ -42,6 +45,10 @@ enum class Reply { single, stream };
 
 // daemon: sent over the control socket. client: mxctl runs it itself, with no daemon.
 enum class Runs { daemon, client };
+
+// Whether mxctl's help, the man page and the completions list a command. A hidden command
+// is the wire side of another interface: `submit` is what sendmail sends.
+enum class Visibility { listed, hidden };
 
 // How an argument's value is checked (and completed).
 enum class ArgType {
@@ -77,6 +84,7 @@ struct Command {
     Reply reply;
     Runs runs;
     std::string_view summary;
+    Visibility visibility = Visibility::listed;
 };
 
 // Every row, in the order mxctl's help and the man page list them.

@@ -37,6 +37,7 @@ struct Connection {
     asio::steady_timer idle_timer;
     Clock::time_point deadline = Clock::now() + core::limits::k_control_idle_timeout;
     Peer peer;
+    ConnectionState state;
 };
 
 // True when something accepts connections on `path`: another daemon owns it.
@@ -245,7 +246,8 @@ asio::awaitable<void> ControlServer::Impl::serve(std::shared_ptr<Connection> con
                     // A client that reads its stream is not idle.
                     conn->deadline = Clock::now() + core::limits::k_control_idle_timeout;
                     co_return !write_error;
-                }};
+                },
+                                conn->state};
                 auto result = co_await dispatch(context, *request);
                 reply = result ? core::protocol::encode_ok(request->id, *result)
                                : core::protocol::encode_error(request->id, result.error());

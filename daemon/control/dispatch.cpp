@@ -57,6 +57,11 @@ asio::awaitable<core::Result<nlohmann::json>> dispatch(Context& context, const c
         co_return co_await handle_table_lookup(context, args);
     case CommandId::update_table:
         co_return co_await handle_update_table(context, args);
+    case CommandId::mailq:
+        co_return co_await handle_mailq(context, args);
+    case CommandId::submit:
+        co_return co_await handle_submit(context, args);
+    case CommandId::sendmail:
     case CommandId::encrypt:
     case CommandId::check_config:
     case CommandId::config_migrate:

@@ -105,9 +105,17 @@ std::vector<Destination> destinations_of(const RuntimeState& state,
 
 core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
                                                    const std::string& address) {
+    return route_local(state, address, LocalOrigin{});
+}
+
+core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
+                                                   const std::string& address,
+                                                   const LocalOrigin& origin) {
     core::rules::Facts facts;
     facts.local_socket = true;
     facts.rcpt_to = address;
+    facts.tag = origin.tag;
+    facts.mail_from = origin.sender;
     facts.local_names = {core::to_lower(state.node), "localhost", "localhost.localdomain"};
     for (const auto& l : state.config.listeners) {
         if (!l.hostname.empty()) {

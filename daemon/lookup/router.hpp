@@ -40,9 +40,19 @@ std::vector<Destination> destinations_of(const RuntimeState& state,
                                          const core::expand::Expansion& expansion,
                                          const std::string& default_action);
 
+// What is known of mail from this machine beyond its recipient: the `listen on socket` tag
+// and the envelope sender, which `match tag` and `match mail-from` rules test.
+struct LocalOrigin {
+    std::string tag;
+    std::string sender; // user@domain, "" for <>
+};
+
 // Routes `address` as mail from this machine (a bounce, a local submission): the rules with
 // `from local` facts, then expansion. Errc::not_found when the rules refuse it.
 core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
                                                    const std::string& address);
+core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
+                                                   const std::string& address,
+                                                   const LocalOrigin& origin);
 
 } // namespace mxd::lookup
