@@ -54,6 +54,11 @@ Server::~Server() {
 
 core::Result<void> Server::open() {
     auto& state = m_impl->state;
+    // Caught from now on: a SIGTERM that arrives once the control socket answers (which is
+    // what scripts wait for) must stop the daemon cleanly, not kill it.
+    m_impl->signals.add(SIGTERM);
+    m_impl->signals.add(SIGINT);
+    m_impl->signals.add(SIGHUP);
     MXD_TRY(core::fs::make_directories(state.spool, 0700));
     auto lock = core::fs::LockFile::acquire(state.spool / "mxd.lock");
     if (!lock) {
@@ -120,9 +125,6 @@ void Server::Impl::stop(std::string_view reason) {
 
 int Server::run() {
     auto& impl = *m_impl;
-    impl.signals.add(SIGTERM);
-    impl.signals.add(SIGINT);
-    impl.signals.add(SIGHUP);
     impl.wait_for_signal();
     impl.control.start();
     if (auto started = impl.state.scheduler->start(); !started) {
