@@ -9,13 +9,13 @@
 #include <sstream>
 
 using namespace mxd_test;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 namespace {
 
 class Smtp : public DaemonFixture {
-protected:
+  protected:
     std::string extra_config() const override {
         // Every address of the domains is the local user root, so that expansion finds a user.
         return "table vdoms { example.org, example.net }\n"
@@ -30,7 +30,8 @@ protected:
     }
     // Runs a python3 smtplib script with PORT set; returns what it printed.
     RunResult python(const std::string& script) {
-        return run({"python3", "-c", "import smtplib, sys\nPORT = " + std::to_string(smtp_port()) + "\n" + script});
+        return run({"python3", "-c",
+                    "import smtplib, sys\nPORT = " + std::to_string(smtp_port()) + "\n" + script});
     }
     std::vector<json> queue() {
         std::vector<json> out;
@@ -45,7 +46,7 @@ protected:
 } // namespace
 
 TEST_F(Smtp, SmtplibSessionIsQueuedWithOneEnvelopePerRecipient) {
-    ASSERT_TRUE(start());
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
     const auto r = python(
         "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
         "code, text = s.ehlo('client.example.net')\n"
@@ -69,15 +70,15 @@ TEST_F(Smtp, SmtplibSessionIsQueuedWithOneEnvelopePerRecipient) {
 }
 
 TEST_F(Smtp, NoOpenRelayForARemoteUnauthenticatedClient) {
-    ASSERT_TRUE(start());
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
     // 127.0.0.2 is a loopback address, but not the <localhost> of `from local`.
-    const auto r = python(
-        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10, source_address=('127.0.0.2', 0))\n"
-        "s.ehlo('client.example.net')\n"
-        "s.mail('alice@sender.net')\n"
-        "print(s.rcpt('victim@gmail.com')[0])\n"
-        "print(s.rcpt('bob@example.org')[0])\n"
-        "s.quit()\n");
+    const auto r =
+        python("s = smtplib.SMTP('127.0.0.1', PORT, timeout=10, source_address=('127.0.0.2', 0))\n"
+               "s.ehlo('client.example.net')\n"
+               "s.mail('alice@sender.net')\n"
+               "print(s.rcpt('victim@gmail.com')[0])\n"
+               "print(s.rcpt('bob@example.org')[0])\n"
+               "s.quit()\n");
     ASSERT_EQ(r.status, 0) << r.err;
     std::istringstream lines(r.out);
     int relay = 0, local = 0;
@@ -89,7 +90,7 @@ TEST_F(Smtp, NoOpenRelayForARemoteUnauthenticatedClient) {
 }
 
 TEST_F(Smtp, LocalClientsMayRelayAsTheRulesSay) {
-    ASSERT_TRUE(start());
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
     const auto r = python(
         "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
         "s.sendmail('root@localhost', ['someone@gmail.com'], 'Subject: out\\r\\n\\r\\nx\\r\\n')\n"
@@ -102,29 +103,29 @@ TEST_F(Smtp, LocalClientsMayRelayAsTheRulesSay) {
 }
 
 TEST_F(Smtp, SwaksWithPipelining) {
-    ASSERT_TRUE(start());
-    const auto r = run({"swaks", "--server", "127.0.0.1", "--port", std::to_string(smtp_port()), "--pipeline",
-                        "--from", "alice@sender.net", "--to", "bob@example.org", "--helo", "client.example.net",
-                        "--header", "Subject: swaks", "--body", "hello from swaks"});
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
+    const auto r =
+        run({"swaks", "--server", "127.0.0.1", "--port", std::to_string(smtp_port()), "--pipeline",
+             "--from", "alice@sender.net", "--to", "bob@example.org", "--helo",
+             "client.example.net", "--header", "Subject: swaks", "--body", "hello from swaks"});
     EXPECT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_THAT(r.out, HasSubstr("<-  250 2.0.0")) << r.out;
     ASSERT_EQ(queue().size(), 1u);
 }
 
 TEST_F(Smtp, BadCommandsGetErrorsAndTheSessionGoesOn) {
-    ASSERT_TRUE(start());
-    const auto r = python(
-        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
-        "print(s.docmd('MAIL FROM:<a@b.org>')[0])\n"         // before HELO
-        "s.ehlo('x.example.net')\n"
-        "print(s.docmd('RCPT TO:<bob@example.org>')[0])\n"  // before MAIL
-        "print(s.docmd('FROB')[0])\n"
-        "print(s.docmd('MAIL FROM:<a@b.org> SIZE=999999999999')[0])\n"
-        "print(s.docmd('MAIL FROM:<not an address>')[0])\n"
-        "print(s.docmd('X' * 5000)[0])\n"
-        "print(s.docmd('DATA')[0])\n"
-        "print(s.noop()[0], s.rset()[0], s.docmd('VRFY bob')[0])\n"
-        "s.quit()\n");
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
+    const auto r = python("s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+                          "print(s.docmd('MAIL FROM:<a@b.org>')[0])\n" // before HELO
+                          "s.ehlo('x.example.net')\n"
+                          "print(s.docmd('RCPT TO:<bob@example.org>')[0])\n" // before MAIL
+                          "print(s.docmd('FROB')[0])\n"
+                          "print(s.docmd('MAIL FROM:<a@b.org> SIZE=999999999999')[0])\n"
+                          "print(s.docmd('MAIL FROM:<not an address>')[0])\n"
+                          "print(s.docmd('X' * 5000)[0])\n"
+                          "print(s.docmd('DATA')[0])\n"
+                          "print(s.noop()[0], s.rset()[0], s.docmd('VRFY bob')[0])\n"
+                          "s.quit()\n");
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "503\n503\n500\n552\n501\n500\n503\n250 250 252\n");
     EXPECT_EQ(mxctl({"show", "status"}).status, 0);
@@ -134,9 +135,10 @@ namespace {
 
 // Seed 000's shape: list addresses map to pipes into Sympa's queue program.
 class SmtpExpansion : public Smtp {
-protected:
+  protected:
     std::string extra_config() const override {
-        return "table lists { \"test@mail.example.org\" = \"| /usr/lib/sympa/libexec/queue test@mail.example.org\","
+        return "table lists { \"test@mail.example.org\" = \"| /usr/lib/sympa/libexec/queue "
+               "test@mail.example.org\","
                " \"test-owner@mail.example.org\" = \"postmaster@\" }\n"
                "table postmasters { \"postmaster@mail.example.org\" = root }\n"
                "action \"lists\" mda \"/bin/true\" virtual <lists>\n"
@@ -149,16 +151,15 @@ protected:
 } // namespace
 
 TEST_F(SmtpExpansion, SympaListAddressesExpandToPipesAndChains) {
-    ASSERT_TRUE(start({"-T", "expand"}));
-    const auto r = python(
-        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
-        "s.ehlo('client.example.net')\n"
-        "s.mail('alice@sender.net')\n"
-        "print(s.rcpt('test@mail.example.org')[0])\n"
-        "print(s.rcpt('test-owner@mail.example.org')[0])\n"
-        "print(s.rcpt('nosuchlist@mail.example.org')[0])\n"
-        "print(s.data('Subject: list\\r\\n\\r\\nhello list\\r\\n')[0])\n"
-        "s.quit()\n");
+    ASSERT_TRUE(start({"-T", "expand", "-P", "mda", "-P", "mta"}));
+    const auto r = python("s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+                          "s.ehlo('client.example.net')\n"
+                          "s.mail('alice@sender.net')\n"
+                          "print(s.rcpt('test@mail.example.org')[0])\n"
+                          "print(s.rcpt('test-owner@mail.example.org')[0])\n"
+                          "print(s.rcpt('nosuchlist@mail.example.org')[0])\n"
+                          "print(s.data('Subject: list\\r\\n\\r\\nhello list\\r\\n')[0])\n"
+                          "s.quit()\n");
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "250\n250\n550\n250\n");
     std::map<std::string, json> by_rcpt;
@@ -166,7 +167,8 @@ TEST_F(SmtpExpansion, SympaListAddressesExpandToPipesAndChains) {
         by_rcpt[e["rcpt"]] = e;
     }
     ASSERT_EQ(by_rcpt.size(), 2u);
-    EXPECT_EQ(by_rcpt["test@mail.example.org"]["dest"], "|/usr/lib/sympa/libexec/queue test@mail.example.org");
+    EXPECT_EQ(by_rcpt["test@mail.example.org"]["dest"],
+              "|/usr/lib/sympa/libexec/queue test@mail.example.org");
     EXPECT_EQ(by_rcpt["test@mail.example.org"]["action"], "lists");
     // `postmaster@` means postmaster at the list's domain, which goes through the rules again.
     EXPECT_EQ(by_rcpt["test-owner@mail.example.org"]["dest"], "root");
@@ -175,13 +177,14 @@ TEST_F(SmtpExpansion, SympaListAddressesExpandToPipesAndChains) {
 }
 
 TEST_F(Smtp, OneClientGetsAtMostItsSessionsAndOthersAreNotAffected) {
-    ASSERT_TRUE(start());
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
     // Two sessions from 127.0.0.1 are greeted; the third is told to come back later; a client
     // from another address still gets in; once one closes, 127.0.0.1 may connect again.
     const auto r = python(
         "import socket\n"
         "def connect(src='127.0.0.1'):\n"
-        "    c = socket.create_connection(('127.0.0.1', PORT), timeout=10, source_address=(src, 0))\n"
+        "    c = socket.create_connection(('127.0.0.1', PORT), timeout=10, source_address=(src, "
+        "0))\n"
         "    return c, c.recv(512).decode().split(' ')[0]\n"
         "a, ca = connect(); b, cb = connect(); c, cc = connect(); d, cd = connect('127.0.0.2')\n"
         "print(ca, cb, cc, cd)\n"
@@ -197,11 +200,12 @@ TEST_F(Smtp, OneClientGetsAtMostItsSessionsAndOthersAreNotAffected) {
 }
 
 TEST_F(Smtp, HostnamesTableNamesTheServerPerAddress) {
-    ASSERT_TRUE(start());
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
     const auto listeners = status()["listeners"];
     ASSERT_EQ(listeners.size(), 2u);
     const auto r = run({"python3", "-c",
-                        "import smtplib\ns = smtplib.SMTP('127.0.0.1', " + std::to_string(listeners[1]["port"].get<int>()) +
+                        "import smtplib\ns = smtplib.SMTP('127.0.0.1', " +
+                            std::to_string(listeners[1]["port"].get<int>()) +
                             ", timeout=10)\nprint(s.ehlo()[1].decode().split()[0])\ns.quit()\n"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "mx.names.example\n");

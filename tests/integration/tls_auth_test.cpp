@@ -16,12 +16,13 @@ using ::testing::Not;
 namespace {
 
 class TlsAuth : public DaemonFixture {
-protected:
+  protected:
     void SetUp() override {
         DaemonFixture::SetUp();
-        const auto made = run({"openssl", "req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048", "-subj",
-                               "/CN=mx.example.org", "-keyout", (dir() / "mx.key").string(), "-out",
-                               (dir() / "mx.crt").string(), "-days", "30"});
+        const auto made =
+            run({"openssl", "req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048", "-subj",
+                 "/CN=mx.example.org", "-keyout", (dir() / "mx.key").string(), "-out",
+                 (dir() / "mx.crt").string(), "-days", "30"});
         ASSERT_EQ(made.status, 0) << made.err;
         const auto hash = run({mxctl_binary(), "encrypt", "roger-secret"});
         ASSERT_EQ(hash.status, 0);
@@ -32,10 +33,12 @@ protected:
             << "pki mx.example.org cert \"" << d << "/mx.crt\"\n"
             << "pki mx.example.org key \"" << d << "/mx.key\"\n"
             << "table creds file:" << d << "/creds\n"
-            << "listen on 127.0.0.1 port 0 tls-require pki mx.example.org auth <creds> tag submission\n"
+            << "listen on 127.0.0.1 port 0 tls-require pki mx.example.org auth <creds> tag "
+               "submission\n"
             << "listen on 127.0.0.1 port 0 smtps pki mx.example.org\n"
             << "table senders file:" << d << "/senders\n"
-            << "listen on 127.0.0.1 port 0 tls-require pki mx.example.org auth <creds> senders <senders> masquerade"
+            << "listen on 127.0.0.1 port 0 tls-require pki mx.example.org auth <creds> senders "
+               "<senders> masquerade"
                " received-auth mask-src\n"
             << "listen on 127.0.0.1 port 0 tls-require pki mx.example.org auth\n"
             << "action \"local\" mbox\n"
@@ -53,17 +56,19 @@ protected:
     RunResult python(const std::string& script, std::size_t listener = 1) {
         return run({"python3", "-c",
                     "import smtplib, ssl, sys\nPORT = " + std::to_string(listener_port(listener)) +
-                        "\nctx = ssl.create_default_context(cafile='" + (dir() / "mx.crt").string() + "')\n" +
-                        "ctx.check_hostname = False\n" + script});
+                        "\nctx = ssl.create_default_context(cafile='" +
+                        (dir() / "mx.crt").string() + "')\n" + "ctx.check_hostname = False\n" +
+                        script});
     }
 };
 
 } // namespace
 
 TEST_F(TlsAuth, OpensslSeesTheCertificateAfterStarttls) {
-    ASSERT_TRUE(start());
-    const auto r = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(submission_port()),
-                        "-starttls", "smtp", "-servername", "mx.example.org", "-CAfile", (dir() / "mx.crt").string()},
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
+    const auto r = run({"openssl", "s_client", "-connect",
+                        "127.0.0.1:" + std::to_string(submission_port()), "-starttls", "smtp",
+                        "-servername", "mx.example.org", "-CAfile", (dir() / "mx.crt").string()},
                        {.input = "QUIT\r\n"});
     EXPECT_THAT(r.out, HasSubstr("CN = mx.example.org"));
     EXPECT_THAT(r.out, HasSubstr("Verify return code: 0 (ok)"));
@@ -71,11 +76,12 @@ TEST_F(TlsAuth, OpensslSeesTheCertificateAfterStarttls) {
 }
 
 TEST_F(TlsAuth, SmtpsGreetsInsideTls) {
-    ASSERT_TRUE(start());
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
     const auto listeners = status()["listeners"];
     ASSERT_EQ(listeners.size(), 5u);
-    const auto r = run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(listeners[2]["port"].get<int>()),
-                        "-CAfile", (dir() / "mx.crt").string(), "-ign_eof"},
+    const auto r = run({"openssl", "s_client", "-connect",
+                        "127.0.0.1:" + std::to_string(listeners[2]["port"].get<int>()), "-CAfile",
+                        (dir() / "mx.crt").string(), "-ign_eof"},
                        {.input = "QUIT\r\n"});
     EXPECT_THAT(r.out, HasSubstr("Verify return code: 0 (ok)"));
     EXPECT_THAT(r.out, HasSubstr("220 "));
@@ -83,11 +89,11 @@ TEST_F(TlsAuth, SmtpsGreetsInsideTls) {
 }
 
 TEST_F(TlsAuth, AuthPlainOverTlsChecksTheHashFromEncrypt) {
-    ASSERT_TRUE(start());
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
     const auto r = python(
         "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
         "s.ehlo('client.example.net')\n"
-        "print('AUTH' in s.ehlo_resp.decode())\n"  // not offered before TLS
+        "print('AUTH' in s.ehlo_resp.decode())\n" // not offered before TLS
         "s.starttls(context=ctx)\n"
         "s.ehlo('client.example.net')\n"
         "print('AUTH PLAIN LOGIN' in s.ehlo_resp.decode())\n"
@@ -105,26 +111,24 @@ TEST_F(TlsAuth, AuthPlainOverTlsChecksTheHashFromEncrypt) {
 }
 
 TEST_F(TlsAuth, AuthLoginWorksToo) {
-    ASSERT_TRUE(start());
-    const auto r = python(
-        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
-        "s.starttls(context=ctx)\n"
-        "s.ehlo('client.example.net')\n"
-        "s.user, s.password = 'roger', 'roger-secret'\n"
-        "print(s.auth('LOGIN', s.auth_login, initial_response_ok=False)[0])\n"
-        "s.quit()\n");
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
+    const auto r = python("s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+                          "s.starttls(context=ctx)\n"
+                          "s.ehlo('client.example.net')\n"
+                          "s.user, s.password = 'roger', 'roger-secret'\n"
+                          "print(s.auth('LOGIN', s.auth_login, initial_response_ok=False)[0])\n"
+                          "s.quit()\n");
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "235\n");
 }
 
 TEST_F(TlsAuth, BeforeTlsAuthAndMailAreRefused) {
-    ASSERT_TRUE(start());
-    const auto r = python(
-        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
-        "s.ehlo('client.example.net')\n"
-        "print(s.docmd('AUTH PLAIN AHJvZ2VyAHJvZ2VyLXNlY3JldA==')[0])\n"
-        "print(s.docmd('MAIL FROM:<roger@example.org>')[0])\n"
-        "s.quit()\n");
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
+    const auto r = python("s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+                          "s.ehlo('client.example.net')\n"
+                          "print(s.docmd('AUTH PLAIN AHJvZ2VyAHJvZ2VyLXNlY3JldA==')[0])\n"
+                          "print(s.docmd('MAIL FROM:<roger@example.org>')[0])\n"
+                          "s.quit()\n");
     ASSERT_EQ(r.status, 0) << r.err;
     std::istringstream codes(r.out);
     int auth = 0, mail = 0;
@@ -139,7 +143,7 @@ TEST_F(TlsAuth, UnauthenticatedClientsCannotRelayAndPasswordsNeverReachTheLog) {
         "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10, source_address=('127.0.0.2', 0))\n"
         "s.starttls(context=ctx)\n"
         "s.ehlo('client.example.net')\n"
-        "print(s.docmd('MAIL FROM:<x@example.net>')[0])\n"  // auth is required on this listener
+        "print(s.docmd('MAIL FROM:<x@example.net>')[0])\n" // auth is required on this listener
         "s.login('roger', 'roger-secret')\n"
         "s.quit()\n");
     ASSERT_EQ(r.status, 0) << r.err;
@@ -147,7 +151,7 @@ TEST_F(TlsAuth, UnauthenticatedClientsCannotRelayAndPasswordsNeverReachTheLog) {
     const auto log = slurp(log_path());
     EXPECT_THAT(log, HasSubstr("<redacted>"));
     EXPECT_THAT(log, Not(HasSubstr("roger-secret")));
-    EXPECT_THAT(log, Not(HasSubstr("cm9nZXItc2VjcmV0")));  // base64 of the password
+    EXPECT_THAT(log, Not(HasSubstr("cm9nZXItc2VjcmV0"))); // base64 of the password
     EXPECT_THAT(log, Not(HasSubstr("AHJvZ2VyAHJvZ2VyLXNlY3JldA")));
 }
 
@@ -157,7 +161,8 @@ namespace {
 // SQLite file.
 std::string queued_message(const std::filesystem::path& spool) {
     const auto r = run({"python3", "-c",
-                        "import sqlite3, sys\nrows = sqlite3.connect(sys.argv[1]).execute('SELECT body FROM messages').fetchall()\n"
+                        "import sqlite3, sys\nrows = sqlite3.connect(sys.argv[1]).execute('SELECT "
+                        "body FROM messages').fetchall()\n"
                         "print(len(rows))\nsys.stdout.write(rows[0][0].decode() if rows else '')\n",
                         (spool / "queue.db").string()});
     return r.out;
@@ -166,23 +171,23 @@ std::string queued_message(const std::filesystem::path& spool) {
 } // namespace
 
 TEST_F(TlsAuth, SendersTableMasqueradeReceivedAuthAndMaskSrc) {
-    ASSERT_TRUE(start());
-    const auto r = python(
-        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
-        "s.starttls(context=ctx)\n"
-        "s.login('roger', 'roger-secret')\n"
-        "print(s.docmd('MAIL FROM:<boss@example.org>')[0])\n"
-        "s.rset()\n"
-        "print(s.docmd('MAIL FROM:<anyone@lists.example.org>')[0])\n"
-        "s.rset()\n"
-        "s.sendmail('roger+work@example.org', ['root@example.org'],\n"
-        "           'From: \"Roger R.\" <roger@laptop.home>\\r\\nSubject: m\\r\\n\\r\\nbody\\r\\n')\n"
-        "s.quit()\n",
-        3);
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
+    const auto r = python("s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+                          "s.starttls(context=ctx)\n"
+                          "s.login('roger', 'roger-secret')\n"
+                          "print(s.docmd('MAIL FROM:<boss@example.org>')[0])\n"
+                          "s.rset()\n"
+                          "print(s.docmd('MAIL FROM:<anyone@lists.example.org>')[0])\n"
+                          "s.rset()\n"
+                          "s.sendmail('roger+work@example.org', ['root@example.org'],\n"
+                          "           'From: \"Roger R.\" <roger@laptop.home>\\r\\nSubject: "
+                          "m\\r\\n\\r\\nbody\\r\\n')\n"
+                          "s.quit()\n",
+                          3);
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "553\n250\n");
     const auto message = queued_message(spool());
-    EXPECT_THAT(message, HasSubstr("1\nReceived: by "));  // one message, no `from` clause
+    EXPECT_THAT(message, HasSubstr("1\nReceived: by ")); // one message, no `from` clause
     EXPECT_THAT(message, HasSubstr(" auth=yes user=roger id "));
     EXPECT_THAT(message, HasSubstr("From: \"Roger R.\" <roger+work@example.org>\r\n"));
     EXPECT_THAT(message, Not(HasSubstr("127.0.0.1")));
@@ -202,18 +207,19 @@ TEST_F(TlsAuth, AuthWithoutATableChecksSystemPasswords) {
         ~Remove() { run({"userdel", user}); }
     } remove{user};
     ASSERT_EQ(run({"chpasswd"}, {.input = user + ":system-secret\n"}).status, 0);
-    ASSERT_TRUE(start());
-    const auto r = python(
-        "s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
-        "s.starttls(context=ctx)\n"
-        "s.ehlo('client.example.net')\n"
-        "for pw in ('wrong', 'system-secret'):\n"
-        "    try:\n"
-        "        print(s.login('" + user + "', pw)[0])\n"
-        "    except smtplib.SMTPAuthenticationError as e:\n"
-        "        print(e.smtp_code)\n"
-        "s.quit()\n",
-        4);
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
+    const auto r = python("s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+                          "s.starttls(context=ctx)\n"
+                          "s.ehlo('client.example.net')\n"
+                          "for pw in ('wrong', 'system-secret'):\n"
+                          "    try:\n"
+                          "        print(s.login('" +
+                              user +
+                              "', pw)[0])\n"
+                              "    except smtplib.SMTPAuthenticationError as e:\n"
+                              "        print(e.smtp_code)\n"
+                              "s.quit()\n",
+                          4);
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "535\n235\n");
 }
