@@ -236,7 +236,16 @@ core::Result<Delivered> deliver(const Session& session, const core::submit::Offl
     MXD_TRY_ASSIGN(auto client, connect_daemon(session));
     Delivered delivered;
     if (!client) {
-        MXD_TRY_ASSIGN(delivered.offline, write_offline(session.settings, m));
+        auto written = write_offline(session.settings, m);
+        if (!written) {
+            // The caller may try again: the daemon may be back by then.
+            const auto code =
+                written.error().code == Errc::config ? Errc::config : Errc::temp_failure;
+            return core::fail(code,
+                              "mxd is not running, and the message cannot wait for it offline: " +
+                                  written.error().message);
+        }
+        delivered.offline = std::move(*written);
         return delivered;
     }
     std::string_view rest = m.message;
