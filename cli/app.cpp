@@ -216,7 +216,8 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
     std::string sendmail_socket;
     if (const auto at = find_sendmail(args, sendmail_socket); at != std::string::npos) {
         return run_sendmail({"mxctl sendmail", sendmail_socket,
-                             std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(at) + 1, args.end())});
+                             std::vector<std::string>(
+                                 args.begin() + static_cast<std::ptrdiff_t>(at) + 1, args.end())});
     }
     Invocation inv;
     CLI::App app{"mxctl: control the mxd mail transfer daemon", "mxctl"};
@@ -308,7 +309,8 @@ int main_multicall(int argc, char** argv) {
     drop_setgid_privilege();
     const std::string name = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "mxctl";
     if (name == "sendmail" || name == "send-mail") {
-        return run_sendmail({name, "", std::vector<std::string>(argv + std::min(argc, 1), argv + argc)});
+        return run_sendmail(
+            {name, "", std::vector<std::string>(argv + std::min(argc, 1), argv + argc)});
     }
     if (name == "mailq") {
         // sendmail's mailq options (-v, -Ac, -q...) change nothing here; -j is mxctl's.

@@ -21,7 +21,8 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
     case core::protocol::CommandId::newaliases:
         return run_newaliases(args);
     case core::protocol::CommandId::sendmail:
-        return run_sendmail({"mxctl sendmail", "", args.value("argument", std::vector<std::string>{})});
+        return run_sendmail(
+            {"mxctl sendmail", "", args.value("argument", std::vector<std::string>{})});
     case core::protocol::CommandId::mailq:
     case core::protocol::CommandId::submit:
     case core::protocol::CommandId::show_queue:

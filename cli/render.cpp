@@ -58,8 +58,8 @@ void render_status(const json& r, std::ostream& out) {
 // ("Tue Jan  2 15:04:05"), the form of mailq's arrival time.
 std::string arrival_time(const std::string& rfc3339) {
     std::tm parts{};
-    if (std::sscanf(rfc3339.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
-                    &parts.tm_hour, &parts.tm_min, &parts.tm_sec) != 6) {
+    if (std::sscanf(rfc3339.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &parts.tm_year, &parts.tm_mon,
+                    &parts.tm_mday, &parts.tm_hour, &parts.tm_min, &parts.tm_sec) != 6) {
         return rfc3339;
     }
     parts.tm_year -= 1900;
@@ -84,8 +84,10 @@ void render_mailq_item(const json& item, std::size_t index, std::ostream& out) {
                                                       : item.value("held", false) ? "!"
                                                                                   : "");
     const auto sender = item.value("sender", "");
-    std::snprintf(line, sizeof line, "%-11s %8zu %-20.20s %s\n", id.c_str(), item.value("size", std::size_t{0}),
-                  arrival_time(item.value("created", "")).c_str(), sender.empty() ? "MAILER-DAEMON" : sender.c_str());
+    std::snprintf(line, sizeof line, "%-11s %8zu %-20.20s %s\n", id.c_str(),
+                  item.value("size", std::size_t{0}),
+                  arrival_time(item.value("created", "")).c_str(),
+                  sender.empty() ? "MAILER-DAEMON" : sender.c_str());
     out << line;
     for (const auto& r : item.value("recipients", json::array())) {
         const auto error = r.value("last_error", "");
@@ -188,8 +190,8 @@ void render_text(const core::protocol::Command& command, const json& result, std
         if (messages == 0) {
             out << "Mail queue is empty\n";
         } else {
-            out << "-- " << (result.value("bytes", std::size_t{0}) + 1023) / 1024 << " Kbytes in " << messages
-                << (messages == 1 ? " Request.\n" : " Requests.\n");
+            out << "-- " << (result.value("bytes", std::size_t{0}) + 1023) / 1024 << " Kbytes in "
+                << messages << (messages == 1 ? " Request.\n" : " Requests.\n");
         }
         return;
     }

@@ -237,17 +237,20 @@ asio::awaitable<void> ControlServer::Impl::serve(std::shared_ptr<Connection> con
             } else {
                 MXD_TRACE(core::Subsystem::control, {}, "request",
                           {{"uid", conn->peer.uid}, {"id", request->id}, {"cmd", request->cmd}});
-                Context context{state, conn->peer, workers,
-                                [conn, stream_id = request->id](const nlohmann::json& item) -> asio::awaitable<bool> {
-                    asio::error_code write_error;
-                    const auto item_line = core::protocol::encode_item(stream_id, item);
-                    co_await asio::async_write(conn->socket, asio::buffer(item_line),
-                                               asio::redirect_error(asio::use_awaitable, write_error));
-                    // A client that reads its stream is not idle.
-                    conn->deadline = Clock::now() + core::limits::k_control_idle_timeout;
-                    co_return !write_error;
-                },
-                                conn->state};
+                Context context{
+                    state, conn->peer, workers,
+                    [conn,
+                     stream_id = request->id](const nlohmann::json& item) -> asio::awaitable<bool> {
+                        asio::error_code write_error;
+                        const auto item_line = core::protocol::encode_item(stream_id, item);
+                        co_await asio::async_write(
+                            conn->socket, asio::buffer(item_line),
+                            asio::redirect_error(asio::use_awaitable, write_error));
+                        // A client that reads its stream is not idle.
+                        conn->deadline = Clock::now() + core::limits::k_control_idle_timeout;
+                        co_return !write_error;
+                    },
+                    conn->state};
                 auto result = co_await dispatch(context, *request);
                 reply = result ? core::protocol::encode_ok(request->id, *result)
                                : core::protocol::encode_error(request->id, result.error());

@@ -33,10 +33,12 @@ asio::awaitable<core::Result<nlohmann::json>> handle_update_table(Context& conte
 
 // handlers_submit.cpp: submit, a message from a local user (sendmail), in base64 parts that
 // the connection keeps until the last one; queued under the peer's uid.
-asio::awaitable<core::Result<nlohmann::json>> handle_submit(Context& context, const nlohmann::json& args);
+asio::awaitable<core::Result<nlohmann::json>> handle_submit(Context& context,
+                                                            const nlohmann::json& args);
 
 // handlers_mailq.cpp: mailq, one item per queued message with its recipients; a peer without
 // read access sees only the messages it submitted.
-asio::awaitable<core::Result<nlohmann::json>> handle_mailq(Context& context, const nlohmann::json& args);
+asio::awaitable<core::Result<nlohmann::json>> handle_mailq(Context& context,
+                                                           const nlohmann::json& args);
 
 } // namespace mxd::control

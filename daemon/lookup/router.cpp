@@ -108,9 +108,8 @@ core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
     return route_local(state, address, LocalOrigin{});
 }
 
-core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
-                                                   const std::string& address,
-                                                   const LocalOrigin& origin) {
+core::Result<std::vector<Destination>>
+route_local(const RuntimeState& state, const std::string& address, const LocalOrigin& origin) {
     core::rules::Facts facts;
     facts.local_socket = true;
     facts.rcpt_to = address;

@@ -51,8 +51,7 @@ struct LocalOrigin {
 // `from local` facts, then expansion. Errc::not_found when the rules refuse it.
 core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
                                                    const std::string& address);
-core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
-                                                   const std::string& address,
-                                                   const LocalOrigin& origin);
+core::Result<std::vector<Destination>>
+route_local(const RuntimeState& state, const std::string& address, const LocalOrigin& origin);
 
 } // namespace mxd::lookup

@@ -176,7 +176,8 @@ asio::awaitable<core::Result<Outcome>> enqueue(RuntimeState& state, Workers& wor
     auto work = [&state, listener, who, &submission] {
         return route(state, listener, who, submission);
     };
-    auto routed = co_await workers.run(std::move(work));
+    auto routing = workers.run(std::move(work));
+    auto routed = co_await std::move(routing);
     if (!routed) {
         co_return core::fail(std::move(routed).error());
     }
