@@ -311,6 +311,10 @@ int run_deliver(const Session& session, const SendmailArgs& args) {
         return fail_with(session, message.error().message,
                          message.error().code == Errc::io ? k_exit_io : k_exit_data);
     }
+    if (const auto rest = core::submit::without_mbox_from_line(*message);
+        rest.size() != message->size()) {
+        message->erase(0, message->size() - rest.size());
+    }
     core::submit::OfflineMessage m;
     m.sender = args.sender;
     m.full_name = args.full_name;

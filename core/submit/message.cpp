@@ -130,6 +130,14 @@ Result<std::string> read_message(std::istream& in, DotEnds dot_ends, std::size_t
     return message;
 }
 
+std::string_view without_mbox_from_line(std::string_view message) {
+    if (!message.starts_with("From ")) {
+        return message;
+    }
+    const auto end = line_end(message, 0);
+    return message.substr(end);
+}
+
 HeaderSection parse_header_section(std::string_view message) {
     HeaderSection section;
     std::size_t pos = 0;

@@ -24,6 +24,11 @@ enum class DotEnds { yes, no };
 // `max_size` bytes, with Errc::io on a read error.
 Result<std::string> read_message(std::istream& in, DotEnds dot_ends, std::size_t max_size);
 
+// The message without a leading mbox separator line (`From sender date`), which programs that
+// pass mailbox contents along leave on top, as sendmail and Postfix drop it: it is no header
+// field, and would otherwise start the body.
+std::string_view without_mbox_from_line(std::string_view message);
+
 // One field of a header section, as offsets into the message: `begin` is the start of its
 // name, `end` is past the line end of its last continuation line.
 struct Field {

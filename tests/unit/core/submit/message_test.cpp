@@ -90,6 +90,13 @@ TEST(SubmitExtract, TakesToCcAndBccAndRemovesBcc) {
     EXPECT_EQ(extracted->message, "To: a@x\nCc: c@x\nSubject: s\n\nBcc: not a header\n");
 }
 
+TEST(SubmitHeaders, DropsALeadingMboxSeparator) {
+    EXPECT_EQ(without_mbox_from_line("From alice Tue Jan  2 15:04:05 2024\nSubject: s\n"),
+              "Subject: s\n");
+    EXPECT_EQ(without_mbox_from_line("From: alice\n"), "From: alice\n");
+    EXPECT_EQ(without_mbox_from_line("Subject: s\nFrom x\n"), "Subject: s\nFrom x\n");
+}
+
 TEST(SubmitLines, EveryLineEndBecomesCrlf) {
     EXPECT_EQ(to_crlf("a\nb\r\nc\rd"), "a\r\nb\r\nc\r\nd\r\n");
     EXPECT_EQ(to_crlf(""), "");
