@@ -65,7 +65,7 @@ constexpr std::array<ArgSpec, 4> k_args_makemap{{
 constexpr std::array<std::string_view, 3> k_pause_targets{"mda", "mta", "smtp"};
 
 constexpr std::array<ArgSpec, 1> k_args_pause{{
-    {"what", ArgType::choice, Arity::required, "mda (local deliveries), mta (relaying) or smtp (new sessions)",
+    {"what", ArgType::choice, Arity::required, "mda (local), mta (relay) or smtp (new sessions)",
      k_pause_targets},
 }};
 
