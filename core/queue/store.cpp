@@ -7,10 +7,17 @@ namespace core::queue {
 
 namespace {
 
+// Write cost is what bounds ingest: every page a commit touches is written to the WAL, then
+// again at the checkpoint. Ids are random, so rows keyed by them land on random pages. A body
+// (usually a page or more) is therefore keyed by an append-only rowid, so that each message
+// adds its own page at the end of the table instead of splitting and rebalancing a random one;
+// the msgid goes to a small unique index. An evpid is msgid<<32 | random: the envelopes of a
+// message are the evpid range of its msgid, so envelopes need no index on msgid.
+// Older spools keep their tables; the same statements work on both layouts.
 constexpr std::string_view k_schema =
     "CREATE TABLE IF NOT EXISTS messages ("
-    " msgid INTEGER PRIMARY KEY, created INTEGER NOT NULL, size INTEGER NOT NULL, body BLOB NOT "
-    "NULL);"
+    " seq INTEGER PRIMARY KEY, msgid INTEGER NOT NULL UNIQUE, created INTEGER NOT NULL,"
+    " size INTEGER NOT NULL, body BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS envelopes ("
     " evpid INTEGER PRIMARY KEY, msgid INTEGER NOT NULL, origin INTEGER, type INTEGER, flags "
     "INTEGER,"
@@ -20,7 +27,7 @@ constexpr std::string_view k_schema =
     "INTEGER,"
     " last_error TEXT, dsn_ret TEXT, dsn_envid TEXT, dsn_notify TEXT, dsn_orcpt TEXT, run_as TEXT,"
     " warnings INTEGER);"
-    "CREATE INDEX IF NOT EXISTS envelopes_msgid ON envelopes (msgid);";
+    "DROP INDEX IF EXISTS envelopes_msgid;";
 
 constexpr std::string_view k_columns =
     "evpid, msgid, origin, type, flags, sender, rcpt, dest, action, helo, src, hostname, "
@@ -108,9 +115,10 @@ Result<QueueStore> QueueStore::open(const std::filesystem::path& spool, Access a
                                " retries = ?5, last_error = ?6, warnings = ?7, expires = ?8"
                                " WHERE evpid = ?1"));
         MXD_TRY_ASSIGN(auto remove, store.m_db.prepare("DELETE FROM envelopes WHERE evpid = ?1"));
-        MXD_TRY_ASSIGN(auto orphan,
-                       store.m_db.prepare("DELETE FROM messages WHERE msgid = ?1 AND NOT EXISTS"
-                                          " (SELECT 1 FROM envelopes WHERE msgid = ?1)"));
+        MXD_TRY_ASSIGN(
+            auto orphan,
+            store.m_db.prepare("DELETE FROM messages WHERE msgid = ?1 AND NOT EXISTS"
+                               " (SELECT 1 FROM envelopes WHERE evpid BETWEEN ?2 AND ?3)"));
         store.m_insert_message.emplace(std::move(message));
         store.m_insert_envelope.emplace(std::move(envelope));
         store.m_update_envelope.emplace(std::move(update));
@@ -197,7 +205,10 @@ Result<void> QueueStore::apply(std::span<const QueueChanges> batch) {
             sqlite3_reset(del);
             sqlite3_bind_int64(del, 1, as_row_id(id.value()));
             sqlite3_reset(orphan);
+            const std::uint64_t first = static_cast<std::uint64_t>(id.msgid().value()) << 32;
             sqlite3_bind_int64(orphan, 1, id.msgid().value());
+            sqlite3_bind_int64(orphan, 2, as_row_id(first));
+            sqlite3_bind_int64(orphan, 3, as_row_id(first | 0xffffffffU));
             if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(orphan) != SQLITE_DONE) {
                 return rollback(sqlite_error(db, "remove envelope " + id.hex()));
             }
