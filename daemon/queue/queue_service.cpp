@@ -39,6 +39,7 @@ QueueService::~QueueService() {
 void QueueService::run_committer() {
     std::vector<Pending> batch;
     std::vector<core::queue::QueueChanges> changes;
+    std::vector<core::Result<void>> outcomes;
     for (;;) {
         {
             std::unique_lock lock(m_mutex);
@@ -53,34 +54,54 @@ void QueueService::run_committer() {
             }
         }
         changes.clear();
-        std::size_t messages = 0;
         for (auto& p : batch) {
-            messages += p.changes.messages.size();
             changes.push_back(std::move(p.changes));
         }
-        auto result = m_writer.apply(changes);
-        if (!result) {
-            core::log::error("queue", "commit-failed",
-                             {{"messages", messages}, {"error", result.error().message}});
+        // One transaction for the batch. Should it fail, each item is tried again alone, so
+        // that one bad item (a msgid that is already queued: ids are random, 32 bits) fails
+        // only its own session rather than every session of the batch.
+        outcomes.assign(1, m_writer.apply(changes));
+        if (!outcomes.front() && changes.size() > 1) {
+            outcomes.clear();
+            for (const auto& c : changes) {
+                outcomes.push_back(m_writer.apply(std::span(&c, 1)));
+            }
+        }
+        const auto outcome = [&](std::size_t i) -> const core::Result<void>& {
+            return outcomes.size() == 1 ? outcomes.front() : outcomes[i];
+        };
+        std::size_t committed = 0;
+        for (std::size_t i = 0; i < changes.size(); ++i) {
+            if (outcome(i)) {
+                committed += changes[i].messages.size();
+            } else {
+                core::log::error("queue", "commit-failed",
+                                 {{"messages", changes[i].messages.size()},
+                                  {"error", outcome(i).error().message}});
+            }
         }
         CommittedHook hook;
         {
             std::lock_guard lock(m_mutex);
             ++m_counters.batches;
-            m_counters.messages += result ? messages : 0;
+            m_counters.messages += committed;
             hook = m_on_committed;
         }
-        if (result && hook && messages > 0) {
+        // The sessions first: their replies are posted ahead of the scheduler's work, which
+        // would otherwise run on the event loop before them.
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            batch[i].done(outcome(i));
+        }
+        if (hook && committed > 0) {
             std::vector<core::queue::Envelope> added;
-            for (const auto& c : changes) {
-                for (const auto& m : c.messages) {
-                    added.insert(added.end(), m.envelopes.begin(), m.envelopes.end());
+            for (std::size_t i = 0; i < changes.size(); ++i) {
+                if (outcome(i)) {
+                    for (const auto& m : changes[i].messages) {
+                        added.insert(added.end(), m.envelopes.begin(), m.envelopes.end());
+                    }
                 }
             }
             hook(added);
-        }
-        for (auto& p : batch) {
-            p.done(result);
         }
         batch.clear();
     }
