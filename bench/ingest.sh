@@ -21,11 +21,16 @@
 # sessions: >= 10x OpenSMTPD, >= 2x Postfix, >= 0.5x smtp-sink). Afterwards it counts what each
 # storing receiver holds in its queue, so that a receiver that refused mail cannot look fast.
 # The machine is shared and noisy: compare the ratios of one run, not figures across runs.
+# OpenSMTPD listens with a backlog of 5: from 10 sessions up, handshakes beyond it are dropped
+# and clients wait for the 1 s SYN retransmission, so its figures there swing from run to run
+# (about 1000/s when it keeps up, under 10/s when it does not). Every receiver's queue grows
+# over the run (warm-up, then each session count in turn).
 #
 # Usage (as root: OpenSMTPD and Postfix need their system users and a mount namespace):
 #   bench/ingest.sh [MESSAGES]     messages per run (default 3000), the same for every receiver
 # Environment: MXD_BUILD (build directory, default build-bench), BENCH_CACHE (see peers.sh),
-# INGEST_ONLY="mxd postfix" (a subset of mxd opensmtpd postfix sink), INGEST_SESSIONS="10 50".
+# INGEST_ONLY="mxd postfix" (a subset of mxd opensmtpd postfix sink), INGEST_SESSIONS="10 50",
+# INGEST_ROUNDS=3 (repeat everything, interleaved, and keep the median: the machine is noisy).
 # Loopback only; everything started is stopped on exit.
 # shellcheck disable=SC2317  # the start_* and queued_* functions are called by name
 set -euo pipefail
@@ -34,6 +39,7 @@ messages=${1:-3000}
 build=${MXD_BUILD:-build-bench}
 read -ra receivers <<<"${INGEST_ONLY:-mxd opensmtpd postfix sink}"
 read -ra sessions_list <<<"${INGEST_SESSIONS:-1 10 50}"
+rounds=${INGEST_ROUNDS:-1}
 warmup=100
 if [ "$(id -u)" -ne 0 ]; then
   echo "ingest: run as root (OpenSMTPD and Postfix need their users and a mount namespace)" >&2
@@ -227,16 +233,26 @@ for r in "${receivers[@]}"; do
   rate 50 "$warmup" "$r" >/dev/null  # the peers spawn their processes on first use
 done
 
-declare -A mps
-for s in "${sessions_list[@]}"; do
-  for r in "${receivers[@]}"; do
-    mps[$r,$s]=$(rate "$s" "$messages" "$r")
+# Each round runs every session count against every receiver in turn; the figure kept is the
+# median of the rounds.
+declare -A mps runs
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for _ in $(seq "$rounds"); do
+  for s in "${sessions_list[@]}"; do
+    for r in "${receivers[@]}"; do
+      runs[$r,$s]+="$(rate "$s" "$messages" "$r") "
+    done
   done
+done
+for key in "${!runs[@]}"; do
+  # shellcheck disable=SC2086  # the runs of a key are words
+  mps[$key]=$(printf '%s\n' ${runs[$key]} | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 done
 
 has() { [[ " ${receivers[*]} " == *" $1 "* ]]; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-echo "ingest: $messages messages of 2 KB per run, one per connection; messages/s"
+echo "ingest: $messages messages of 2 KB per run, one per connection; messages/s, median of $rounds round(s)"
+echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) (on $(nproc) CPUs)"
 printf '%-9s' sessions
 for r in "${receivers[@]}"; do printf ' %10s' "$r"; done
 has mxd && for r in opensmtpd postfix sink; do has "$r" && printf ' %14s' "mxd/$r"; done
@@ -265,7 +281,7 @@ if has mxd; then
   done
 fi
 
-expected=$((warmup + messages * ${#sessions_list[@]}))
+expected=$((warmup + messages * ${#sessions_list[@]} * rounds))
 status=0
 line="queued (expected $expected each):"
 for r in mxd opensmtpd postfix; do
