@@ -20,7 +20,25 @@ using nlohmann::json;
 namespace {
 
 class Crash : public DaemonFixture {
-protected:
+  protected:
+    // The msgids that `mxctl -j show queue` lists.
+    std::set<std::string> queued_msgids() const {
+        std::set<std::string> out;
+        std::istringstream items(mxctl({"-j", "show", "queue"}).out);
+        for (std::string line; std::getline(items, line);) {
+            out.insert(json::parse(line)["msgid"].get<std::string>());
+        }
+        return out;
+    }
+    // How many acknowledged msgids are not queued.
+    static std::size_t lost(const std::set<std::string>& acknowledged,
+                            const std::set<std::string>& queued) {
+        std::size_t n = 0;
+        for (const auto& msgid : acknowledged) {
+            n += queued.count(msgid) == 0 ? 1 : 0;
+        }
+        return n;
+    }
     std::string extra_config() const override {
         return "table vusers { \"@example.org\" = root }\n"
                "action \"local\" mbox virtual <vusers>\n"
@@ -59,15 +77,17 @@ for t in threads: t.join()
 } // namespace
 
 TEST_F(Crash, AcknowledgedMessagesSurviveSigkill) {
-    ASSERT_TRUE(start({"-P", "mda"}));  // deliveries held: the queue shows what was accepted
+    ASSERT_TRUE(start({"-P", "mda"})); // deliveries held: the queue shows what was accepted
     const int port = smtp_port();
     std::thread killer([&] {
         // Let the load run, then kill the daemon in the middle of it.
-        wait_until([&] { return std::filesystem::exists(spool() / "queue.db-wal"); }, std::chrono::seconds(10));
+        wait_until([&] { return std::filesystem::exists(spool() / "queue.db-wal"); },
+                   std::chrono::seconds(10));
         std::this_thread::sleep_for(std::chrono::milliseconds(1500));
         ::kill(daemon()->pid(), SIGKILL);
     });
-    const auto load = run({"python3", "-c", k_clients, std::to_string(port)}, {.timeout = std::chrono::seconds(60)});
+    const auto load = run({"python3", "-c", k_clients, std::to_string(port)},
+                          {.timeout = std::chrono::seconds(60)});
     killer.join();
     ASSERT_EQ(daemon()->wait(std::chrono::seconds(5)), 128 + SIGKILL);
     std::set<std::string> acknowledged;
@@ -77,17 +97,10 @@ TEST_F(Crash, AcknowledgedMessagesSurviveSigkill) {
     }
     ASSERT_GT(acknowledged.size(), 50u) << "the load barely ran: " << load.err;
 
-    ASSERT_TRUE(start({"-P", "mda"}));  // deliveries held: the queue shows what was accepted
-    std::set<std::string> queued;
-    std::istringstream items(mxctl({"-j", "show", "queue"}).out);
-    for (std::string line; std::getline(items, line);) {
-        queued.insert(json::parse(line)["msgid"].get<std::string>());
-    }
-    std::size_t lost = 0;
-    for (const auto& msgid : acknowledged) {
-        lost += queued.count(msgid) == 0 ? 1 : 0;
-    }
-    EXPECT_EQ(lost, 0u) << "of " << acknowledged.size() << " acknowledged messages";
+    ASSERT_TRUE(start({"-P", "mda"})); // deliveries held: the queue shows what was accepted
+    const auto queued = queued_msgids();
+    EXPECT_EQ(lost(acknowledged, queued), 0u)
+        << "of " << acknowledged.size() << " acknowledged messages";
     // Anything queued but not acknowledged lost its 250 in flight: a duplicate, not a loss.
     // Every stored message is whole.
     ASSERT_EQ(stop(), 0);
@@ -100,30 +113,33 @@ TEST_F(Crash, AcknowledgedMessagesSurviveSigkill) {
         EXPECT_THAT(**body, ::testing::EndsWith("END-OF-MESSAGE\r\n")) << msgid;
         ++whole;
     }
-    std::cerr << "crash test: " << acknowledged.size() << " acknowledged, " << queued.size() << " queued after restart, "
-              << whole << " checked whole\n";
+    std::cerr << "crash test: " << acknowledged.size() << " acknowledged, " << queued.size()
+              << " queued after restart, " << whole << " checked whole\n";
 }
 
 // The issue's own load: Postfix's smtp-source, 10 sessions of 2 KB messages, each session
 // carrying many messages, and mxd SIGKILLed in the middle. Its -v output shows every 250 and
 // the msgid in it.
 TEST_F(Crash, SmtpSourceLoadSurvivesSigkill) {
-    ASSERT_TRUE(start({"-P", "mda"}));  // deliveries held: the queue shows what was accepted
-    const std::string tool = std::string(std::getenv("MXD_SOURCE_ROOT") ? std::getenv("MXD_SOURCE_ROOT") : ".") +
-                             "/tests/scripts/smtp-source.sh";
-    const std::string cache = std::string(std::getenv("MXD_BUILD_ROOT") ? std::getenv("MXD_BUILD_ROOT") : "/tmp") +
-                              "/postfix-tools";
+    ASSERT_TRUE(start({"-P", "mda"})); // deliveries held: the queue shows what was accepted
+    const std::string tool =
+        std::string(std::getenv("MXD_SOURCE_ROOT") ? std::getenv("MXD_SOURCE_ROOT") : ".") +
+        "/tests/scripts/smtp-source.sh";
+    const std::string cache =
+        std::string(std::getenv("MXD_BUILD_ROOT") ? std::getenv("MXD_BUILD_ROOT") : "/tmp") +
+        "/postfix-tools";
     // Unpack smtp-source first, so that the kill below lands during the load.
-    const auto fetched = run({tool, cache, "-c", "-m", "1", "-l", "2048", "-f", "load@sender.net", "-t", "rcpt@example.org",
-                              "127.0.0.1:" + std::to_string(smtp_port())},
+    const auto fetched = run({tool, cache, "-c", "-m", "1", "-l", "2048", "-f", "load@sender.net",
+                              "-t", "rcpt@example.org", "127.0.0.1:" + std::to_string(smtp_port())},
                              {.timeout = std::chrono::seconds(120)});
     ASSERT_EQ(fetched.status, 0) << fetched.err;
     std::thread killer([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(2000));
         ::kill(daemon()->pid(), SIGKILL);
     });
-    const auto load = run({tool, cache, "-v", "-d", "-s", "10", "-m", "1000000", "-l", "2048", "-f", "load@sender.net",
-                           "-t", "rcpt@example.org", "127.0.0.1:" + std::to_string(smtp_port())},
+    const auto load = run({tool, cache, "-v", "-d", "-s", "10", "-m", "1000000", "-l", "2048", "-f",
+                           "load@sender.net", "-t", "rcpt@example.org",
+                           "127.0.0.1:" + std::to_string(smtp_port())},
                           {.timeout = std::chrono::seconds(60)});
     killer.join();
     ASSERT_EQ(daemon()->wait(std::chrono::seconds(5)), 128 + SIGKILL);
@@ -139,17 +155,10 @@ TEST_F(Crash, SmtpSourceLoadSurvivesSigkill) {
     }
     ASSERT_GT(acknowledged.size(), 100u) << "the load barely ran: " << load.err.substr(0, 2000);
 
-    ASSERT_TRUE(start({"-P", "mda"}));  // deliveries held: the queue shows what was accepted
-    std::set<std::string> queued;
-    std::istringstream items(mxctl({"-j", "show", "queue"}).out);
-    for (std::string line; std::getline(items, line);) {
-        queued.insert(json::parse(line)["msgid"].get<std::string>());
-    }
-    std::size_t lost = 0;
-    for (const auto& msgid : acknowledged) {
-        lost += queued.count(msgid) == 0 ? 1 : 0;
-    }
-    EXPECT_EQ(lost, 0u) << "of " << acknowledged.size() << " acknowledged messages";
+    ASSERT_TRUE(start({"-P", "mda"})); // deliveries held: the queue shows what was accepted
+    const auto queued = queued_msgids();
+    EXPECT_EQ(lost(acknowledged, queued), 0u)
+        << "of " << acknowledged.size() << " acknowledged messages";
     // Only a message whose final dot was sent can be stored, and at most one per session can
     // have lost its 250 in flight (plus the one of the first, unpacking run).
     EXPECT_LE(queued.size(), acknowledged.size() + 10 + 1);
@@ -161,6 +170,6 @@ TEST_F(Crash, SmtpSourceLoadSurvivesSigkill) {
         ASSERT_TRUE(body && *body);
         EXPECT_GE((*body)->size(), 2048u) << msgid;
     }
-    std::cerr << "smtp-source crash test: " << acknowledged.size() << " acknowledged, " << queued.size()
-              << " queued after restart\n";
+    std::cerr << "smtp-source crash test: " << acknowledged.size() << " acknowledged, "
+              << queued.size() << " queued after restart\n";
 }
