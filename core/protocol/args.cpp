@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace core::protocol {
@@ -26,6 +27,15 @@ Result<void> check_scalar(const ArgSpec& spec, const nlohmann::json& value) {
     case ArgType::string:
     case ArgType::table:
         return value.is_string() ? Result<void>{} : bad("must be a string");
+    case ArgType::queue_id: {
+        // The ids of smtpctl: a msgid is 8 hex digits, an evpid 16 (msgid then a random half).
+        const auto text = value.is_string() ? value.get<std::string>() : std::string{};
+        const bool hex = (text.size() == 8 || text.size() == 16) &&
+                         std::all_of(text.begin(), text.end(),
+                                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+        return hex || text == "all" ? Result<void>{}
+                                    : bad("must be an envelope id (16 hex digits), a message id (8) or all");
+    }
     case ArgType::duration:
         if (!value.is_string() || !parse_duration_seconds(value.get<std::string>())) {
             return bad("must be a duration such as 30s, 5m, 2h or 1d");

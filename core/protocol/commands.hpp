@@ -58,6 +58,7 @@ enum class ArgType {
     subsystem,  // a trace subsystem name or "all"
     choice,     // one of ArgSpec::choices
     table,      // a table name (completed from the running daemon)
+    queue_id,   // an evpid (16 hex digits), a msgid (8) or "all" (completed from the daemon)
     flag,       // an option without a value
 };
 
