@@ -9,6 +9,7 @@
 #include "daemon/workers.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <ctime>
 
 namespace mxd::scheduler {
@@ -63,10 +64,16 @@ core::Result<void> Scheduler::start() {
 
 void Scheduler::add(std::vector<Envelope> envelopes) {
     asio::post(m_io, [self = shared_from_this(), envelopes = std::move(envelopes)]() mutable {
+        bool startable = false;
         for (auto& e : envelopes) {
+            startable = startable || !self->paused(kind_of(e));
             self->insert(std::move(e));
         }
-        self->wake();
+        // Only a kind that is not paused has anything to start: under `-P mda -P mta` new mail
+        // costs the scheduler an insertion and nothing more.
+        if (startable) {
+            self->wake();
+        }
     });
 }
 
@@ -74,76 +81,277 @@ void Scheduler::wake() {
     m_timer.cancel();
 }
 
+Scheduler::Kind Scheduler::kind_of(const Envelope& e) {
+    return e.type == DeliveryType::mta ? k_relay : k_local;
+}
+
+bool Scheduler::paused(Kind kind) const {
+    return kind == k_relay ? m_state.paused.mta : m_state.paused.mda;
+}
+
+Scheduler::Counts Scheduler::counts() const {
+    auto out = m_counts;
+    out.inflight = m_inflight;
+    out.pending = m_entries.size() - m_inflight;
+    out.held = m_held;
+    return out;
+}
+
 std::string Scheduler::runstate(EvpId id) const {
     const auto it = m_entries.find(id);
     if (it == m_entries.end()) {
         return "pending";
     }
-    return it->second.inflight ? "inflight" : "pending";
+    switch (it->second.where) {
+    case Where::inflight:
+        return "inflight";
+    case Where::held:
+        return "held";
+    case Where::due:
+    case Where::waiting:
+        break;
+    }
+    return "pending";
 }
 
 void Scheduler::insert(Envelope envelope) {
     const auto id = envelope.id;
-    if (m_entries.count(id) != 0) {
+    auto [it, added] = m_entries.try_emplace(id);
+    if (!added) {
         return; // already known (loaded at start and committed in the same moment)
     }
-    m_due.insert({envelope.next_try, id});
-    m_entries[id] = Entry{std::move(envelope), false};
-    ++m_counts.pending;
+    it->second.envelope = std::move(envelope);
+    place(id, it->second);
 }
 
-bool Scheduler::dispatchable(const Entry& entry) const {
+void Scheduler::place(EvpId id, Entry& entry) {
     const auto& e = entry.envelope;
     if ((e.flags & (core::queue::k_flag_hold | core::queue::k_flag_suspend)) != 0) {
-        return false;
+        entry.where = Where::held;
+        ++m_held;
+        return;
     }
-    const bool relay = e.type == DeliveryType::mta;
-    if (relay ? m_state.paused.mta : m_state.paused.mda) {
-        return false;
+    entry.where = Where::due;
+    m_due[kind_of(e)].insert({e.next_try, id});
+}
+
+void Scheduler::unplace(EvpId id, Entry& entry) {
+    switch (entry.where) {
+    case Where::due:
+        m_due[kind_of(entry.envelope)].erase({entry.envelope.next_try, id});
+        break;
+    case Where::waiting:
+        // Left in its domain's list; release_waiting skips ids that are no longer waiting.
+        break;
+    case Where::held:
+        --m_held;
+        break;
+    case Where::inflight:
+        assert(false && "inflight envelopes are not unplaced");
+        break;
     }
-    if (relay) {
-        const auto it = m_inflight_per_domain.find(domain_of(e));
-        if (it != m_inflight_per_domain.end() && it->second >= m_settings.max_inflight_per_domain) {
-            return false;
+    entry.where = Where::due;
+}
+
+void Scheduler::start_delivery(EvpId id, Entry& entry) {
+    entry.where = Where::inflight;
+    ++m_inflight;
+    if (kind_of(entry.envelope) == k_relay) {
+        ++m_inflight_per_domain[domain_of(entry.envelope)];
+    }
+    asio::co_spawn(m_io, attempt(id), asio::detached);
+}
+
+void Scheduler::release_waiting(const std::string& domain) {
+    auto list = m_waiting.find(domain);
+    while (list != m_waiting.end() && !list->second.empty()) {
+        const auto id = list->second.front();
+        list->second.pop_front();
+        auto entry = m_entries.find(id);
+        if (entry != m_entries.end() && entry->second.where == Where::waiting) {
+            entry->second.where = Where::due;
+            m_due[k_relay].insert({entry->second.envelope.next_try, id});
+            break;
         }
     }
-    return true;
+    if (list != m_waiting.end() && list->second.empty()) {
+        m_waiting.erase(list);
+    }
 }
 
 asio::awaitable<void> Scheduler::loop() {
     auto self = shared_from_this();
     for (;;) {
         const auto now = now_seconds();
-        // Start what is due, within the limits; what cannot start now waits for a wake-up.
+        // Start what is due, within the limits. The cost is the envelopes started or parked:
+        // a paused kind is skipped whole, and a relay whose domain is at its limit moves to
+        // that domain's waiting list until an attempt to the domain ends.
         std::int64_t next_due = now + 3600;
-        for (auto it = m_due.begin(); it != m_due.end() && m_inflight < m_settings.max_inflight;) {
-            if (it->first > now) {
-                next_due = std::min(next_due, it->first);
-                break;
-            }
-            auto entry = m_entries.find(it->second);
-            if (entry == m_entries.end()) {
-                it = m_due.erase(it);
+        for (const auto kind : {k_local, k_relay}) {
+            if (paused(kind)) {
                 continue;
             }
-            if (!dispatchable(entry->second)) {
-                ++it;
-                continue;
+            auto& due = m_due[kind];
+            while (!due.empty() && m_inflight < m_settings.max_inflight) {
+                const auto [when, id] = *due.begin();
+                if (when > now) {
+                    next_due = std::min(next_due, when);
+                    break;
+                }
+                due.erase(due.begin());
+                auto entry = m_entries.find(id);
+                if (entry == m_entries.end()) {
+                    continue;
+                }
+                if (kind == k_relay) {
+                    auto domain = domain_of(entry->second.envelope);
+                    const auto count = m_inflight_per_domain.find(domain);
+                    if (count != m_inflight_per_domain.end() &&
+                        count->second >= m_settings.max_inflight_per_domain) {
+                        entry->second.where = Where::waiting;
+                        m_waiting[std::move(domain)].push_back(id);
+                        continue;
+                    }
+                }
+                start_delivery(id, entry->second);
             }
-            const auto id = it->second;
-            it = m_due.erase(it);
-            entry->second.inflight = true;
-            ++m_inflight;
-            --m_counts.pending;
-            if (entry->second.envelope.type == DeliveryType::mta) {
-                ++m_inflight_per_domain[domain_of(entry->second.envelope)];
-            }
-            asio::co_spawn(m_io, attempt(id), asio::detached);
         }
         m_timer.expires_after(std::chrono::seconds(std::max<std::int64_t>(1, next_due - now)));
         asio::error_code ec;
         co_await m_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
+}
+
+Touched Scheduler::schedule(const std::vector<EvpId>& ids) {
+    Touched touched;
+    const auto now = now_seconds();
+    for (const auto id : ids) {
+        auto it = m_entries.find(id);
+        if (it == m_entries.end()) {
+            ++touched.missing;
+            continue;
+        }
+        auto& entry = it->second;
+        switch (entry.where) {
+        case Where::inflight:
+            ++touched.inflight;
+            continue;
+        case Where::held:
+            ++touched.held;
+            continue;
+        case Where::waiting:
+            break; // already due
+        case Where::due:
+            unplace(id, entry);
+            entry.envelope.next_try = std::min(entry.envelope.next_try, now);
+            place(id, entry);
+            break;
+        }
+        ++touched.done;
+    }
+    if (touched.done > 0) {
+        wake();
+    }
+    return touched;
+}
+
+asio::awaitable<core::Result<Touched>> Scheduler::hold(std::vector<EvpId> ids, bool held) {
+    auto self = shared_from_this();
+    Touched touched;
+    core::queue::QueueChanges changes;
+    for (const auto id : ids) {
+        auto it = m_entries.find(id);
+        if (it == m_entries.end()) {
+            ++touched.missing;
+            continue;
+        }
+        auto& entry = it->second;
+        if (entry.where == Where::inflight) {
+            entry.hold_after = held;
+            ++touched.inflight;
+            continue;
+        }
+        const bool is_held = (entry.envelope.flags & core::queue::k_flag_hold) != 0;
+        ++touched.done;
+        if (is_held == held) {
+            continue;
+        }
+        // Out of the due set first, so nothing starts it while the change is being stored.
+        unplace(id, entry);
+        entry.envelope.flags ^= core::queue::k_flag_hold;
+        entry.where = Where::held;
+        ++m_held;
+        changes.updates.push_back(entry.envelope);
+    }
+    if (changes.updates.empty()) {
+        co_return touched;
+    }
+    auto storing = m_state.queue->apply(changes);
+    auto stored = co_await std::move(storing);
+    // Back on the event loop: place each changed envelope by its flags, or undo the change.
+    for (const auto& e : changes.updates) {
+        auto it = m_entries.find(e.id);
+        if (it == m_entries.end() || it->second.where != Where::held) {
+            continue;
+        }
+        --m_held;
+        if (!stored) {
+            it->second.envelope.flags ^= core::queue::k_flag_hold;
+        }
+        place(e.id, it->second);
+    }
+    if (!stored) {
+        co_return core::fail(std::move(stored).error());
+    }
+    core::log::info("scheduler", held ? "hold" : "release", {{"envelopes", changes.updates.size()}});
+    wake();
+    co_return touched;
+}
+
+asio::awaitable<core::Result<Touched>> Scheduler::remove(std::vector<EvpId> ids) {
+    auto self = shared_from_this();
+    Touched touched;
+    core::queue::QueueChanges changes;
+    std::vector<Envelope> removed;
+    for (const auto id : ids) {
+        auto it = m_entries.find(id);
+        if (it == m_entries.end()) {
+            ++touched.missing;
+            continue;
+        }
+        if (it->second.where == Where::inflight) {
+            it->second.remove_after = true;
+            ++touched.inflight;
+            continue;
+        }
+        unplace(id, it->second);
+        removed.push_back(std::move(it->second.envelope));
+        m_entries.erase(it);
+        changes.removals.push_back(id);
+        ++touched.done;
+    }
+    if (changes.removals.empty()) {
+        co_return touched;
+    }
+    auto storing = m_state.queue->apply(std::move(changes));
+    auto stored = co_await std::move(storing);
+    if (!stored) {
+        // Still in the store, so back in the schedule.
+        for (auto& e : removed) {
+            insert(std::move(e));
+        }
+        co_return core::fail(std::move(stored).error());
+    }
+    m_counts.removed += removed.size();
+    // One line per envelope for what an operator removes by hand; one line for a mass removal.
+    if (removed.size() <= 100) {
+        for (const auto& e : removed) {
+            core::log::info("scheduler", "removed", {{"evpid", e.id.hex()}, {"to", e.dest}});
+        }
+    } else {
+        core::log::info("scheduler", "removed", {{"envelopes", removed.size()}});
+    }
+    co_return touched;
 }
 
 asio::awaitable<void> Scheduler::attempt(EvpId id) {
@@ -177,10 +385,25 @@ asio::awaitable<void> Scheduler::attempt(EvpId id) {
         text = std::make_shared<const std::string>();
     }
     bool leaves = false;
-    // g++ 12 destroys temporaries inside a co_await expression twice: build each awaitable
-    // first, then await it.
-    auto recording = record(envelope, outcome, text, leaves);
-    auto changes = co_await std::move(recording);
+    core::queue::QueueChanges changes;
+    // Inflight envelopes stay in m_entries (remove and hold only mark them), so this holds.
+    entry = m_entries.find(id);
+    if (entry->second.remove_after) {
+        // Removed by mxctl during the attempt: whatever its outcome, it leaves, unreported.
+        changes.removals.push_back(id);
+        leaves = true;
+    } else {
+        // g++ 12 destroys temporaries inside a co_await expression twice: build each awaitable
+        // first, then await it.
+        auto recording = record(envelope, outcome, text, leaves);
+        changes = co_await std::move(recording);
+        entry = m_entries.find(id);
+        if (entry->second.hold_after && !changes.updates.empty()) {
+            auto& flags = changes.updates.front().flags;
+            flags = *entry->second.hold_after ? (flags | core::queue::k_flag_hold)
+                                              : (flags & ~core::queue::k_flag_hold);
+        }
+    }
     auto storing = m_state.queue->apply(changes);
     auto committed = co_await std::move(storing);
     core::log::info(relay ? "mta" : "mda", "delivery",
@@ -193,10 +416,12 @@ asio::awaitable<void> Scheduler::attempt(EvpId id) {
     // Back on the event loop: the envelope leaves memory, or waits for its next try.
     --m_inflight;
     if (relay) {
-        auto d = m_inflight_per_domain.find(domain_of(envelope));
+        const auto domain = domain_of(envelope);
+        auto d = m_inflight_per_domain.find(domain);
         if (d != m_inflight_per_domain.end() && --d->second == 0) {
             m_inflight_per_domain.erase(d);
         }
+        release_waiting(domain);
     }
     entry = m_entries.find(id);
     if (!committed) {
@@ -204,19 +429,20 @@ asio::awaitable<void> Scheduler::attempt(EvpId id) {
         // (a delivered one may then be delivered twice, which the delivery rule allows).
         core::log::error("scheduler", "record-failed",
                          {{"evpid", id.hex()}, {"error", committed.error().message}});
-        if (entry != m_entries.end()) {
-            entry->second.inflight = false;
-            entry->second.envelope.next_try = now_seconds() + 60;
-            m_due.insert({entry->second.envelope.next_try, id});
-            ++m_counts.pending;
-        }
+        entry->second.envelope.next_try = now_seconds() + 60;
+        entry->second.remove_after = false;
+        entry->second.hold_after.reset();
+        place(id, entry->second);
     } else if (leaves) {
-        m_entries.erase(id);
-    } else if (entry != m_entries.end()) {
-        entry->second.inflight = false;
+        if (entry->second.remove_after) {
+            ++m_counts.removed;
+            core::log::info("scheduler", "removed", {{"evpid", id.hex()}, {"to", envelope.dest}});
+        }
+        m_entries.erase(entry);
+    } else {
         entry->second.envelope = changes.updates.empty() ? envelope : changes.updates.front();
-        m_due.insert({entry->second.envelope.next_try, id});
-        ++m_counts.pending;
+        entry->second.hold_after.reset();
+        place(id, entry->second);
     }
     // New messages (bounces, delay notices) come back through QueueService::on_committed.
     switch (outcome.status) {

@@ -6,11 +6,14 @@
 
 #include <asio.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -55,6 +58,14 @@ struct Settings {
     std::string hostname;                              // the reporting MTA in bounces
 };
 
+// What a queue operation (schedule, hold, remove) did with the envelopes it was given.
+struct Touched {
+    std::size_t done = 0;     // changed as asked
+    std::size_t inflight = 0; // being delivered: the change applies when the attempt ends
+    std::size_t held = 0;     // held, so left alone (schedule)
+    std::size_t missing = 0;  // not in the queue
+};
+
 class Scheduler : public std::enable_shared_from_this<Scheduler> {
   public:
     Scheduler(asio::io_context& io, RuntimeState& state, Workers& workers, Settings settings,
@@ -66,34 +77,62 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
     // New envelopes, committed; safe from any thread.
     void add(std::vector<core::queue::Envelope> envelopes);
 
-    // Wakes the scheduler (after a resume of mda or mta).
+    // Wakes the scheduler (after a resume of mda or mta). On the event loop.
     void wake();
+
+    // The queue operations of mxctl; on the event loop.
+    // Makes the envelopes due now (held ones stay held). In memory, as smtpctl schedule.
+    Touched schedule(const std::vector<core::queue::EvpId>& ids);
+    // Sets or clears the hold flag, stored in the queue before it resumes; on a store error
+    // nothing changes and the error is returned.
+    asio::awaitable<core::Result<Touched>> hold(std::vector<core::queue::EvpId> ids, bool held);
+    // Removes envelopes without a bounce, in one transaction; an inflight one is removed when
+    // its attempt ends. On a store error nothing is removed and the error is returned.
+    asio::awaitable<core::Result<Touched>> remove(std::vector<core::queue::EvpId> ids);
 
     // Counts for show status and stats.
     struct Counts {
-        std::size_t pending = 0;
+        std::size_t pending = 0; // queued and not being delivered (held ones included)
         std::size_t inflight = 0;
+        std::size_t held = 0;
         std::uint64_t delivered = 0;
         std::uint64_t temporary = 0;
         std::uint64_t permanent = 0;
         std::uint64_t bounces = 0;
         std::uint64_t expired = 0;
+        std::uint64_t removed = 0;
     };
-    Counts counts() const { return m_counts; }
+    Counts counts() const;
 
-    // "pending" or "inflight", for show queue's runstate field.
+    // "pending", "inflight" or "held", for show queue's runstate field.
     std::string runstate(core::queue::EvpId id) const;
 
   private:
+    // Where a known envelope waits. Only `due` and `waiting` ones can start; a `waiting` one
+    // is due but its destination domain is at its limit, and waits for an attempt to it to end.
+    enum class Where { due, waiting, inflight, held };
     struct Entry {
         core::queue::Envelope envelope;
-        bool inflight = false;
+        Where where = Where::due;
+        bool remove_after = false;         // removed by mxctl while inflight
+        std::optional<bool> hold_after;    // held or released by mxctl while inflight
     };
+    // The two kinds of delivery, paused separately: each has its own due set, so a paused
+    // kind costs nothing however many envelopes it holds back.
+    enum Kind : std::size_t { k_local = 0, k_relay = 1 };
+    static Kind kind_of(const core::queue::Envelope& e);
 
     asio::awaitable<void> loop();
     asio::awaitable<void> attempt(core::queue::EvpId id);
     void insert(core::queue::Envelope envelope);
-    bool dispatchable(const Entry& entry) const;
+    // Puts a known, not inflight envelope where its flags and next_try say.
+    void place(core::queue::EvpId id, Entry& entry);
+    // Takes a known envelope out of its due set or waiting list (not inflight ones).
+    void unplace(core::queue::EvpId id, Entry& entry);
+    void start_delivery(core::queue::EvpId id, Entry& entry);
+    bool paused(Kind kind) const;
+    // An attempt to `domain` ended: the first envelope waiting for it becomes due.
+    void release_waiting(const std::string& domain);
     // The changes that record `outcome` for `envelope`; may queue a bounce or delay notice.
     asio::awaitable<core::queue::QueueChanges> record(core::queue::Envelope envelope,
                                                       Outcome outcome,
@@ -112,9 +151,12 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
     RouteBounce m_route_bounce;
     asio::steady_timer m_timer;
     std::map<core::queue::EvpId, Entry> m_entries;
-    std::set<std::pair<std::int64_t, core::queue::EvpId>> m_due; // (next_try, id) of pending ones
+    using DueSet = std::set<std::pair<std::int64_t, core::queue::EvpId>>; // (next_try, id)
+    std::array<DueSet, 2> m_due;
+    std::map<std::string, std::deque<core::queue::EvpId>> m_waiting; // by destination domain
     std::map<std::string, std::size_t> m_inflight_per_domain;
     std::size_t m_inflight = 0;
+    std::size_t m_held = 0;
     Counts m_counts;
 };
 

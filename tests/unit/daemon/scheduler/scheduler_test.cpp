@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: ISC
+// The scheduler on a real queue (SQLite in a temporary spool), with delivery agents that
+// record what they are given and answer after a short wait: the per-domain limit, pauses, and
+// the queue operations of mxctl (schedule, hold, remove), also on an envelope in flight.
+#include "daemon/queue/queue_service.hpp"
+#include "daemon/scheduler/scheduler.hpp"
+#include "daemon/state.hpp"
+#include "daemon/workers.hpp"
+#include "tests/unit/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <map>
+
+using namespace core::queue;
+using mxd::scheduler::Outcome;
+using mxd::scheduler::Scheduler;
+
+namespace {
+
+// A scheduler, its queue and event loop, and agents that keep a log of the deliveries.
+struct Harness {
+    unit_test::TempDir dir;
+    asio::io_context io;
+    mxd::RuntimeState state;
+    mxd::Workers workers{1};
+    std::shared_ptr<Scheduler> scheduler;
+    std::chrono::milliseconds delivery_time{50};
+    Outcome::Status answer = Outcome::Status::delivered;
+    std::vector<std::string> started;        // destinations, in the order their attempts began
+    std::map<std::string, int> active;       // attempts in flight per destination domain
+    std::map<std::string, int> most_active;  // the most seen at once
+    int finished = 0;
+    int first_finish_index = -1;  // how many attempts had begun when the first one ended
+
+    Harness() {
+        auto queue = mxd::queue::QueueService::open(dir.path());
+        EXPECT_TRUE(queue) << queue.error().message;
+        state.queue = std::move(*queue);
+    }
+
+    ~Harness() {
+        state.queue->on_committed(nullptr);
+        scheduler.reset();
+    }
+
+    asio::awaitable<Outcome> deliver(const Envelope& e) {
+        const auto domain = e.dest.substr(e.dest.find('@') + 1);
+        started.push_back(e.dest);
+        most_active[domain] = std::max(most_active[domain], ++active[domain]);
+        asio::steady_timer wait(io, delivery_time);
+        co_await wait.async_wait(asio::use_awaitable);
+        --active[domain];
+        if (first_finish_index < 0) {
+            first_finish_index = static_cast<int>(started.size());
+        }
+        ++finished;
+        co_return Outcome{answer, answer == Outcome::Status::delivered ? "250 ok" : "451 later"};
+    }
+
+    // Queues one message per recipient (type mta for "relay", mbox otherwise).
+    std::vector<EvpId> queue_mail(const std::vector<std::string>& rcpts, bool relay) {
+        std::vector<EvpId> ids;
+        for (const auto& rcpt : rcpts) {
+            NewMessage m;
+            m.id = MsgId::random();
+            m.created = static_cast<std::int64_t>(std::time(nullptr));
+            m.body = "Subject: test\r\n\r\nbody\r\n";
+            Envelope e;
+            e.id = EvpId::random(m.id);
+            e.sender = "sender@example.net";
+            e.rcpt = e.dest = rcpt;
+            e.type = relay ? DeliveryType::mta : DeliveryType::mda;
+            e.created = m.created;
+            e.expires = m.created + 3600;
+            e.next_try = m.created;
+            ids.push_back(e.id);
+            m.envelopes.push_back(e);
+            asio::co_spawn(
+                io,
+                [this, m = std::move(m)]() mutable -> asio::awaitable<void> {
+                    auto committing = state.queue->commit(std::move(m));
+                    auto done = co_await std::move(committing);
+                    EXPECT_TRUE(done);
+                },
+                asio::detached);
+        }
+        io.run();
+        io.restart();
+        return ids;
+    }
+
+    // Starts the scheduler on the queue, as the daemon does at start.
+    void start() {
+        mxd::scheduler::Settings settings;
+        settings.backoff_base = std::chrono::seconds(600);
+        auto agent = [this](const Envelope& e, std::shared_ptr<const std::string>) { return deliver(e); };
+        scheduler = std::make_shared<Scheduler>(io, state, workers, settings, agent, agent,
+                                                [](const NewMessage&, const std::string&) {
+                                                    return core::Result<std::vector<Envelope>>(
+                                                        std::vector<Envelope>{});
+                                                });
+        state.scheduler = scheduler;
+        EXPECT_TRUE(scheduler->start());
+    }
+
+    std::vector<EvpId> queue_and_start(const std::vector<std::string>& rcpts, bool relay) {
+        auto ids = queue_mail(rcpts, relay);
+        start();
+        return ids;
+    }
+
+    // Runs the event loop until `done` holds (checked every 10 ms) or 20 s have passed.
+    void run_until(const std::function<bool()>& done) {
+        asio::steady_timer poll(io);
+        std::function<void()> check = [&] {
+            if (done()) {
+                io.stop();
+                return;
+            }
+            poll.expires_after(std::chrono::milliseconds(10));
+            poll.async_wait([&](const asio::error_code&) { check(); });
+        };
+        check();
+        io.run_for(std::chrono::seconds(20));
+        io.restart();
+    }
+
+    std::size_t queued() { return *state.queue->envelope_count(); }
+};
+
+// Runs an awaitable operation of the scheduler on the harness's loop and returns its result.
+template <typename T> T run_op(Harness& h, std::function<asio::awaitable<T>()> op) {
+    std::optional<T> out;
+    asio::co_spawn(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            auto running = op();
+            out.emplace(co_await std::move(running));
+        },
+        asio::detached);
+    h.run_until([&] { return out.has_value(); });
+    return std::move(*out);
+}
+
+} // namespace
+
+TEST(Scheduler, OneSlowDomainDoesNotHoldBackTheOthers) {
+    Harness h;
+    h.delivery_time = std::chrono::milliseconds(200);
+    std::vector<std::string> rcpts;
+    for (int i = 0; i < 30; ++i) {
+        rcpts.push_back("user" + std::to_string(i) + "@slow.example");
+    }
+    for (int i = 0; i < 3; ++i) {
+        rcpts.push_back("user" + std::to_string(i) + "@fast.example");
+    }
+    h.queue_and_start(rcpts, true);
+    h.run_until([&] { return h.finished == 33 && h.scheduler->counts().inflight == 0 && h.queued() == 0; });
+    EXPECT_EQ(h.finished, 33);
+    EXPECT_EQ(h.queued(), 0U) << "every delivered envelope leaves the queue";
+    EXPECT_EQ(h.most_active["slow.example"], 10) << "at most max-inflight-per-domain at once";
+    // The 20 slow ones over the limit wait aside: fast.example's three start with the first wave.
+    EXPECT_EQ(h.first_finish_index, 13);
+    EXPECT_EQ(h.scheduler->counts().delivered, 33U);
+}
+
+TEST(Scheduler, APausedKindWaitsWhileTheOtherDelivers) {
+    Harness h;
+    h.state.paused.mta = true;
+    h.queue_mail({"a@remote.example", "b@remote.example"}, true);
+    h.queue_and_start({"root@localhost"}, false);
+    h.run_until([&] { return h.finished == 1 && h.scheduler->counts().inflight == 0 && h.queued() == 2; });
+    ASSERT_EQ(h.started, std::vector<std::string>{"root@localhost"});
+    h.state.paused.mta = false;
+    h.scheduler->wake();
+    h.run_until([&] { return h.queued() == 0; });
+    EXPECT_EQ(h.finished, 3);
+}
+
+TEST(Scheduler, HoldReleaseRemoveAndSchedule) {
+    Harness h;
+    h.state.paused.mta = true;
+    const auto ids = h.queue_and_start({"a@x.example", "b@x.example", "c@x.example"}, true);
+    // Held: stays in the queue, marked held in the store, and is not delivered on resume.
+    auto held = run_op<core::Result<mxd::scheduler::Touched>>(h, [&] { return h.scheduler->hold({ids[0], ids[1]}, true); });
+    ASSERT_TRUE(held);
+    EXPECT_EQ(held->done, 2U);
+    EXPECT_EQ(h.scheduler->runstate(ids[0]), "held");
+    EXPECT_NE((*h.state.queue->envelope(ids[0]))->flags & k_flag_hold, 0U);
+    h.state.paused.mta = false;
+    h.scheduler->wake();
+    h.run_until([&] { return h.queued() == 2; });
+    EXPECT_EQ(h.started, std::vector<std::string>{"c@x.example"});
+    // schedule leaves held ones alone; an unknown id is counted missing.
+    const auto scheduled = h.scheduler->schedule({ids[0], EvpId(0x1234567800000001ULL)});
+    EXPECT_EQ(scheduled.held, 1U);
+    EXPECT_EQ(scheduled.missing, 1U);
+    // Removed: gone from the store without a delivery.
+    auto removed = run_op<core::Result<mxd::scheduler::Touched>>(h, [&] { return h.scheduler->remove({ids[0]}); });
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(removed->done, 1U);
+    EXPECT_EQ(h.queued(), 1U);
+    EXPECT_FALSE(*h.state.queue->envelope(ids[0]));
+    // Released: delivered at once.
+    auto released = run_op<core::Result<mxd::scheduler::Touched>>(h, [&] { return h.scheduler->hold({ids[1]}, false); });
+    ASSERT_TRUE(released);
+    h.run_until([&] { return h.queued() == 0; });
+    EXPECT_EQ(h.started, (std::vector<std::string>{"c@x.example", "b@x.example"}));
+}
+
+TEST(Scheduler, ScheduleRetriesADeferredEnvelopeNow) {
+    Harness h;
+    h.answer = Outcome::Status::temporary;
+    const auto ids = h.queue_and_start({"a@x.example"}, true);
+    h.run_until([&] { return h.finished == 1 && h.scheduler->counts().inflight == 0; });
+    const auto deferred = *h.state.queue->envelope(ids[0]);
+    ASSERT_TRUE(deferred);
+    EXPECT_GT(deferred->next_try, static_cast<std::int64_t>(std::time(nullptr)) + 500) << "backoff";
+    h.answer = Outcome::Status::delivered;
+    EXPECT_EQ(h.scheduler->schedule({ids[0]}).done, 1U);
+    h.run_until([&] { return h.queued() == 0; });
+    EXPECT_EQ(h.finished, 2);
+}
+
+TEST(Scheduler, RemovingAnEnvelopeInFlightTakesItOutWhenItsAttemptEnds) {
+    Harness h;
+    h.answer = Outcome::Status::temporary;
+    h.delivery_time = std::chrono::milliseconds(300);
+    const auto ids = h.queue_and_start({"a@x.example"}, true);
+    h.run_until([&] { return h.started.size() == 1; });
+    ASSERT_EQ(h.scheduler->runstate(ids[0]), "inflight");
+    auto removed = run_op<core::Result<mxd::scheduler::Touched>>(h, [&] { return h.scheduler->remove({ids[0]}); });
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(removed->inflight, 1U);
+    h.run_until([&] { return h.finished == 1 && h.queued() == 0; });
+    EXPECT_EQ(h.queued(), 0U) << "a temporary failure of a removed envelope does not keep it";
+    EXPECT_EQ(h.scheduler->counts().removed, 1U);
+}
