@@ -2,6 +2,7 @@
 #include "cli/app.hpp"
 
 #include "cli/client.hpp"
+#include "cli/completion.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/local_commands.hpp"
 #include "cli/render.hpp"
@@ -208,6 +209,26 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
     if (!raw_args.empty() && raw_args[0] == "__man-synopsis") {
         std::cout << man_command_list();
         return k_exit_ok;
+    }
+    if (!raw_args.empty() && raw_args[0] == "__completion") {
+        const auto script = completion_script(raw_args.size() == 2 ? raw_args[1] : "");
+        if (script.empty()) {
+            return fail_with("usage: mxctl __completion bash|zsh|fish", "", k_exit_usage);
+        }
+        std::cout << script;
+        return k_exit_ok;
+    }
+    // mxctl [-s SOCKET] __complete ...: the shells' question, answered before CLI11 parses.
+    for (std::size_t i = 0; i < raw_args.size() && raw_args[i].starts_with("-"); ++i) {
+        i += raw_args[i] == "-s" || raw_args[i] == "--socket" ? 1 : 0;
+        if (i + 1 < raw_args.size() && raw_args[i + 1] == "__complete") {
+            auto rest = raw_args;
+            rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+            return run_complete(rest);
+        }
+    }
+    if (!raw_args.empty() && raw_args[0] == "__complete") {
+        return run_complete(std::vector<std::string>(raw_args.begin() + 1, raw_args.end()));
     }
     std::vector<std::string> args = raw_args;
     if (const auto error = expand_abbreviations(args); !error.empty()) {

@@ -25,6 +25,7 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
             {"mxctl sendmail", "", args.value("argument", std::vector<std::string>{})});
     case core::protocol::CommandId::mailq:
     case core::protocol::CommandId::submit:
+    case core::protocol::CommandId::complete:
     case core::protocol::CommandId::show_queue:
     case core::protocol::CommandId::show_tables:
     case core::protocol::CommandId::table_lookup:

@@ -198,6 +198,7 @@ void render_text(const core::protocol::Command& command, const json& result, std
     case CommandId::submit:
         out << "queued as " << result.value("msgid", "") << "\n";
         return;
+    case CommandId::complete:  // mxctl __complete prints the values itself
     case CommandId::sendmail:
     case CommandId::check_config:
     case CommandId::config_migrate:

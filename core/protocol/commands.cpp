@@ -88,8 +88,17 @@ constexpr std::array<ArgSpec, 6> k_args_submit{{
     {"--dry-run", ArgType::flag, Arity::optional, "route the recipients, queue nothing"},
 }};
 
+// What mxctl __complete asks the daemon for: the values that only the running daemon knows.
+constexpr std::array<std::string_view, 2> k_complete_kinds{"queue_id", "table"};
+
+constexpr std::array<ArgSpec, 2> k_args_complete{{
+    {"kind", ArgType::choice, Arity::required, "queue_id: msgids and evpids; table: table names",
+     k_complete_kinds},
+    {"prefix", ArgType::string, Arity::optional, "what was typed so far (default: nothing)"},
+}};
+
 // { id, words, args, access, reply, runs, summary[, visibility] }
-constexpr std::array<Command, 20> k_commands{{
+constexpr std::array<Command, 21> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
     {CommandId::show_queue, "show queue", {}, Access::read, Reply::stream, Runs::daemon,
@@ -130,6 +139,10 @@ constexpr std::array<Command, 20> k_commands{{
      "Queue a message from stdin, as sendmail(8) does"},
     {CommandId::submit, "submit", k_args_submit, Access::anyone, Reply::single, Runs::daemon,
      "Queue a message: the request of sendmail, which is the way to use it", Visibility::hidden},
+    // Queue ids and table names are what show queue and show tables list: read access.
+    {CommandId::complete, "__complete", k_args_complete, Access::read, Reply::single, Runs::daemon,
+     "Values that start with a prefix: the request of shell completion (mxctl __complete)",
+     Visibility::hidden},
 }};
 
 std::vector<std::string> words_of(const Command& c) {

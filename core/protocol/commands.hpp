@@ -35,6 +35,7 @@ enum class CommandId {
     mailq,
     sendmail,
     submit,
+    complete,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").

@@ -272,6 +272,64 @@ Result<std::size_t> QueueStore::message_count() {
     return count_of(m_db, "messages");
 }
 
+Result<QueueStore::IdMatches> QueueStore::ids_with_prefix(std::string_view prefix,
+                                                          std::size_t limit) {
+    if (prefix.size() > 16 || prefix.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+        return fail(Errc::invalid_argument, "not the start of a queue id: '" + std::string(prefix) + "'");
+    }
+    // The ids that start with the prefix are one range of values: the prefix padded with 0s
+    // to its lowest, with fs to its highest.
+    const auto bounds = [prefix](std::size_t digits) {
+        const std::string low = std::string(prefix) + std::string(digits - prefix.size(), '0');
+        const std::string high = std::string(prefix) + std::string(digits - prefix.size(), 'f');
+        return std::pair{std::stoull(low, nullptr, 16), std::stoull(high, nullptr, 16)};
+    };
+    IdMatches out;
+    const auto limit_arg = static_cast<sqlite3_int64>(limit);
+    if (prefix.size() <= 8) {
+        const auto [low, high] = bounds(8);
+        MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT msgid FROM messages WHERE msgid BETWEEN ?1 AND "
+                                               "?2 ORDER BY msgid LIMIT ?3"));
+        sqlite3_bind_int64(stmt.raw(), 1, static_cast<sqlite3_int64>(low));
+        sqlite3_bind_int64(stmt.raw(), 2, static_cast<sqlite3_int64>(high));
+        sqlite3_bind_int64(stmt.raw(), 3, limit_arg);
+        for (;;) {
+            MXD_TRY_ASSIGN(const bool row, stmt.step());
+            if (!row) {
+                break;
+            }
+            out.msgids.emplace_back(static_cast<std::uint32_t>(sqlite3_column_int64(stmt.raw(), 0)));
+        }
+    }
+    // Evpids are stored as signed integers: a range that crosses 2^63 is two signed ranges,
+    // read in the unsigned order.
+    const auto [low, high] = bounds(16);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+    constexpr std::uint64_t k_sign = 1ULL << 63;
+    if ((low & k_sign) == (high & k_sign)) {
+        ranges.emplace_back(low, high);
+    } else {
+        ranges.emplace_back(low, k_sign - 1);
+        ranges.emplace_back(k_sign, high);
+    }
+    MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT evpid FROM envelopes WHERE evpid BETWEEN ?1 AND ?2 "
+                                           "ORDER BY evpid LIMIT ?3"));
+    for (const auto& [from, to] : ranges) {
+        stmt.reset();
+        sqlite3_bind_int64(stmt.raw(), 1, as_row_id(from));
+        sqlite3_bind_int64(stmt.raw(), 2, as_row_id(to));
+        sqlite3_bind_int64(stmt.raw(), 3, static_cast<sqlite3_int64>(limit - out.evpids.size()));
+        for (;;) {
+            MXD_TRY_ASSIGN(const bool row, stmt.step());
+            if (!row) {
+                break;
+            }
+            out.evpids.emplace_back(static_cast<std::uint64_t>(sqlite3_column_int64(stmt.raw(), 0)));
+        }
+    }
+    return out;
+}
+
 Result<std::optional<std::string>> QueueStore::message_body(MsgId id) {
     MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT body FROM messages WHERE msgid = ?1"));
     sqlite3_bind_int64(stmt.raw(), 1, id.value());

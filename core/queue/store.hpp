@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // The queue on disk: one SQLite file in the spool (WAL, synchronous=FULL) holding each
@@ -65,6 +66,16 @@ public:
     // The number of envelopes and of messages.
     Result<std::size_t> envelope_count();
     Result<std::size_t> message_count();
+
+    // The ids that start with `prefix` (lowercase hex; shell completion), each list in id
+    // order: up to `limit` msgids (none when the prefix is longer than a msgid) and up to
+    // `limit` evpids. Range queries on the keys, so a large queue costs no more than a small
+    // one. Errc::invalid_argument when the prefix is not hex or longer than an evpid.
+    struct IdMatches {
+        std::vector<MsgId> msgids;
+        std::vector<EvpId> evpids;
+    };
+    Result<IdMatches> ids_with_prefix(std::string_view prefix, std::size_t limit);
 
     // The raw message, or nullopt when there is no such message.
     Result<std::optional<std::string>> message_body(MsgId id);

@@ -61,6 +61,8 @@ asio::awaitable<core::Result<nlohmann::json>> dispatch(Context& context, const c
         co_return co_await handle_mailq(context, args);
     case CommandId::submit:
         co_return co_await handle_submit(context, args);
+    case CommandId::complete:
+        co_return co_await handle_complete(context, args);
     case CommandId::sendmail:
     case CommandId::encrypt:
     case CommandId::check_config:

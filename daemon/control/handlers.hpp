@@ -41,4 +41,8 @@ asio::awaitable<core::Result<nlohmann::json>> handle_submit(Context& context,
 asio::awaitable<core::Result<nlohmann::json>> handle_mailq(Context& context,
                                                            const nlohmann::json& args);
 
+// handlers_complete.cpp: __complete, the queue ids (msgids, then evpids) or table names that
+// start with a prefix, at most 100 of each kind, for shell completion. A store error fails it.
+asio::awaitable<core::Result<nlohmann::json>> handle_complete(Context& context, const nlohmann::json& args);
+
 } // namespace mxd::control

@@ -159,6 +159,12 @@ QueueService::for_each_envelope(const std::function<bool(const core::queue::Enve
     return m_reader.for_each_envelope(visit);
 }
 
+core::Result<core::queue::QueueStore::IdMatches>
+QueueService::ids_with_prefix(std::string_view prefix, std::size_t limit) {
+    std::lock_guard lock(m_reader_mutex);
+    return m_reader.ids_with_prefix(prefix, limit);
+}
+
 core::Result<std::size_t> QueueService::envelope_count() {
     std::lock_guard lock(m_reader_mutex);
     return m_reader.envelope_count();

@@ -56,6 +56,11 @@ class QueueService {
     core::Result<std::vector<core::queue::Envelope>> page(std::optional<core::queue::EvpId> after,
                                                           std::size_t limit);
 
+    // The msgids and evpids that start with `prefix`, up to `limit` of each, for completion
+    // (QueueStore::ids_with_prefix). Blocking: run it on a worker thread.
+    core::Result<core::queue::QueueStore::IdMatches> ids_with_prefix(std::string_view prefix,
+                                                                     std::size_t limit);
+
     // Counts, from the reader connection (blocking).
     core::Result<std::size_t> envelope_count();
 
