@@ -6,6 +6,7 @@
 
 #include "core/protocol/commands.hpp"
 #include "core/queue/store.hpp"
+#include "core/util/strings.hpp"
 
 #include <gmock/gmock.h>
 
@@ -106,8 +107,8 @@ protected:
 
     // COMPREPLY after `_mxctl` in bash for the command line `words`, the last one being the
     // word under the cursor. mxctl is found on PATH (the build's), and finds this daemon's
-    // socket through $MXD_SOCKET.
-    std::vector<std::string> complete(const std::vector<std::string>& words) const {
+    // socket through $MXD_SOCKET (`socket` when given).
+    std::vector<std::string> complete(const std::vector<std::string>& words, const std::string& socket = {}) const {
         const std::string script =
             "source \"$MXD_SOURCE_ROOT/completions/mxctl.bash\" || exit 1\n"
             "COMP_WORDS=(\"$@\")\n"
@@ -119,7 +120,7 @@ protected:
         RunOptions options;
         options.env["PATH"] = std::filesystem::path(mxctl_binary()).parent_path().string() + ":" +
                               env_or("PATH", "/usr/bin:/bin");
-        options.env["MXD_SOCKET"] = socket_path().string();
+        options.env["MXD_SOCKET"] = socket.empty() ? socket_path().string() : socket;
         options.env["MXD_SOURCE_ROOT"] = env_or("MXD_SOURCE_ROOT", ".");
         const auto r = run(argv, options);
         EXPECT_EQ(r.status, 0) << r.err;
@@ -168,33 +169,39 @@ TEST_F(Completion, QueueIdsAndTableNamesFromTheRunningDaemon) {
         queued.push_back(id.msgid().hex());
         queued.push_back(id.hex());
     }
-    auto command = queue_id_command();
-    ASSERT_FALSE(command.empty()) << "no listed command takes a queue id";
-    std::cerr << "completing the ids of: mxctl " << command[0] << (command.size() > 1 ? " " + command[1] : "")
-              << "\n";
-    command.insert(command.begin(), "mxctl");
-    auto words = command;
-    words.emplace_back("");
-    EXPECT_THAT(complete(words), UnorderedElementsAre(queued[0], queued[1], queued[2], queued[3], queued[4],
-                                                      queued[5], queued[6]));
-    // A prefix: the message and its envelope.
-    words.back() = ids[1].hex().substr(0, 8);
-    EXPECT_THAT(complete(words), Contains(ids[1].hex()));
-    EXPECT_THAT(complete(words), Contains(ids[1].msgid().hex()));
-    words.back() = ids[1].hex();
-    EXPECT_THAT(complete(words), ElementsAre(ids[1].hex()));
-    words.back() = "zz";
-    EXPECT_THAT(complete(words), IsEmpty());
-    // The socket given on the command line wins over $MXD_SOCKET.
-    auto with_socket = command;
-    with_socket.insert(with_socket.begin() + 1, {"-s", socket_path().string()});
-    with_socket.push_back(ids[2].hex().substr(0, 12));
-    EXPECT_THAT(complete(with_socket), ElementsAre(ids[2].hex()));
-
     EXPECT_THAT(complete({"mxctl", "update", "table", "v"}), UnorderedElementsAre("vusers", "vdomains"));
     EXPECT_THAT(complete({"mxctl", "table", "lookup", "vd"}), ElementsAre("vdomains"));
     // After the table comes a key: nothing to offer.
     EXPECT_THAT(complete({"mxctl", "table", "lookup", "vusers", ""}), IsEmpty());
+
+    auto command = queue_id_command();
+    std::cerr << "completing the ids of: mxctl "
+              << (command.empty() ? std::string("__complete queue_id (no command takes one)") : core::join(command, " "))
+              << "\n";
+    command.insert(command.begin(), "mxctl");
+    // What the shell offers after the command, or, while no listed command takes a queue id,
+    // what mxctl __complete prints for the scripts.
+    auto ids_for = [&](const std::string& prefix) {
+        if (command.size() == 1) {
+            return lines_of(mxctl({"__complete", "queue_id", prefix}).out);
+        }
+        auto words = command;
+        words.push_back(prefix);
+        return complete(words);
+    };
+    EXPECT_THAT(ids_for(""), UnorderedElementsAre(queued[0], queued[1], queued[2], queued[3], queued[4],
+                                                  queued[5], queued[6]));
+    // A prefix: the message and its envelope.
+    EXPECT_THAT(ids_for(ids[1].hex().substr(0, 8)), UnorderedElementsAre(ids[1].hex(), ids[1].msgid().hex()));
+    EXPECT_THAT(ids_for(ids[1].hex()), ElementsAre(ids[1].hex()));
+    EXPECT_THAT(ids_for("zz"), IsEmpty());
+    if (command.size() > 1) {
+        // The socket given on the command line wins over $MXD_SOCKET.
+        auto words = command;
+        words.insert(words.begin() + 1, {"-s", socket_path().string()});
+        words.push_back(ids[2].hex().substr(0, 12));
+        EXPECT_THAT(complete(words, "/nonexistent/mxd.sock"), ElementsAre(ids[2].hex()));
+    }
 }
 
 TEST_F(Completion, ALargeQueueGivesABoundedAnswer) {
