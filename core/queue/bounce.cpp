@@ -2,6 +2,7 @@
 #include "core/queue/bounce.hpp"
 
 #include "core/smtp/headers.hpp"
+#include "core/util/log.hpp"
 
 #include <cctype>
 #include <random>
@@ -73,6 +74,10 @@ std::string status_of(std::string_view diagnostic, Report::Kind kind) {
 
 std::string make_report(const Report& report, std::string_view original) {
     const bool failure = report.kind == Report::Kind::failure;
+    MXD_TRACE(Subsystem::bounce, {}, failure ? "failure-report" : "delay-report",
+              {{"to", report.to}, {"recipients", report.recipients.size()},
+               {"first", report.recipients.empty() ? std::string() : report.recipients.front().recipient},
+               {"diagnostic", report.recipients.empty() ? std::string() : report.recipients.front().diagnostic}});
     const std::string boundary = boundary_for(original);
     std::string out;
     out.reserve(original.size() + 2048);

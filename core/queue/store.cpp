@@ -272,6 +272,15 @@ Result<std::size_t> QueueStore::message_count() {
     return count_of(m_db, "messages");
 }
 
+Result<std::optional<std::int64_t>> QueueStore::oldest_message_created() {
+    MXD_TRY_ASSIGN(auto stmt, m_db.prepare("SELECT min(created) FROM messages"));
+    MXD_TRY(stmt.step());
+    if (sqlite3_column_type(stmt.raw(), 0) == SQLITE_NULL) {
+        return std::optional<std::int64_t>{};
+    }
+    return std::optional<std::int64_t>{sqlite3_column_int64(stmt.raw(), 0)};
+}
+
 Result<QueueStore::IdMatches> QueueStore::ids_with_prefix(std::string_view prefix,
                                                           std::size_t limit) {
     if (prefix.size() > 16 || prefix.find_first_not_of("0123456789abcdef") != std::string_view::npos) {

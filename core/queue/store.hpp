@@ -66,6 +66,9 @@ public:
     // The number of envelopes and of messages.
     Result<std::size_t> envelope_count();
     Result<std::size_t> message_count();
+    // The creation time (unix seconds) of the oldest queued message; nullopt when the queue
+    // is empty. A scan of the messages table (no body is read).
+    Result<std::optional<std::int64_t>> oldest_message_created();
 
     // The ids that start with `prefix` (lowercase hex; shell completion), each list in id
     // order: up to `limit` msgids (none when the prefix is longer than a msgid) and up to

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/util/log.hpp"
 #include "core/util/strings.hpp"
 
 #include <arpa/inet.h>
@@ -144,7 +145,25 @@ bool netaddr_match(std::string_view ip_text, std::string_view network) {
     return true;
 }
 
-Result<std::optional<Match>> lookup(const Table& table, Service service, std::string_view raw_key) {
+namespace {
+
+// lookup() without its trace line.
+Result<std::optional<Match>> lookup_untraced(const Table& table, Service service, std::string_view raw_key);
+
+} // namespace
+
+Result<std::optional<Match>> lookup(const Table& table, Service service, std::string_view key) {
+    auto found = lookup_untraced(table, service, key);
+    // The key only: a value may be a password hash (credentials), and never goes in a trace.
+    MXD_TRACE(Subsystem::table, {}, "lookup",
+              {{"source", table.source()}, {"service", service_name(service)}, {"key", key},
+               {"result", !found ? "error: " + found.error().message : *found ? std::string("found") : "none"}});
+    return found;
+}
+
+namespace {
+
+Result<std::optional<Match>> lookup_untraced(const Table& table, Service service, std::string_view raw_key) {
     const std::string key = to_lower(raw_key);
     if (needs_mapping(service) && table.is_list()) {
         return fail(Errc::invalid_argument, "table is a list; the " +
@@ -194,6 +213,8 @@ Result<std::optional<Match>> lookup(const Table& table, Service service, std::st
     }
     return get_match(table, key);
 }
+
+} // namespace
 
 Result<std::optional<Match>> lookup_virtual(const Table& table, std::string_view raw_address,
                                             char delimiter) {

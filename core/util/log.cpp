@@ -3,6 +3,7 @@
 
 #include <syslog.h>
 
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <sys/time.h>
@@ -13,8 +14,10 @@ namespace {
 
 Target g_target = Target::stderr_stream;
 Level g_level = Level::info;
-SubsystemSet g_traces;
-SubsystemSet g_followed;
+// The two switches are read at every trace point, from any thread (workers, the committer):
+// atomics, so that the check costs one relaxed load and a follower's change is seen at once.
+std::atomic<unsigned> g_traces{0};
+std::atomic<unsigned> g_followed{0};
 TraceSink g_trace_sink;
 
 bool needs_quotes(std::string_view v) {
@@ -91,11 +94,11 @@ void set_target(Target target) {
 }
 void set_level(Level level) { g_level = level; }
 Level level() { return g_level; }
-void set_traces(SubsystemSet traces) { g_traces = traces; }
-SubsystemSet traces() { return g_traces; }
+void set_traces(SubsystemSet traces) { g_traces.store(traces.bits(), std::memory_order_relaxed); }
+SubsystemSet traces() { return SubsystemSet::from_bits(g_traces.load(std::memory_order_relaxed)); }
 void set_trace_sink(TraceSink sink) { g_trace_sink = std::move(sink); }
-bool trace_followed(Subsystem s) { return g_followed.contains(s); }
-void set_followed(SubsystemSet followed) { g_followed = followed; }
+bool trace_followed(Subsystem s) { return SubsystemSet::from_bits(g_followed.load(std::memory_order_relaxed)).contains(s); }
+void set_followed(SubsystemSet followed) { g_followed.store(followed.bits(), std::memory_order_relaxed); }
 
 std::string format_line(std::string_view prefix, std::string_view subsystem, std::string_view event,
                         Fields fields) {
@@ -128,10 +131,10 @@ void trace(Subsystem subsystem, std::string_view prefix, std::string_view event,
     const auto line = format_line(prefix, subsystem_name(subsystem), event, fields);
     // Traces are debug-level lines in the log, shown whenever the subsystem is traced
     // (smtpd -T behaves the same), whatever the log level.
-    if (g_traces.contains(subsystem)) {
+    if (traces().contains(subsystem)) {
         emit(Level::debug, line);
     }
-    if (g_trace_sink && g_followed.contains(subsystem)) {
+    if (g_trace_sink && trace_followed(subsystem)) {
         g_trace_sink(subsystem, prefix, line);
     }
 }

@@ -45,7 +45,9 @@ inline bool tracing(Subsystem s) { return traces().contains(s); }
 void set_followed(SubsystemSet followed);
 bool trace_followed(Subsystem s);
 
-// A sink that also receives every trace line (for `mxctl trace --follow`); may be empty.
+// A sink that also receives the trace lines of followed subsystems (for `mxctl trace
+// --follow`); may be empty. It is called from any thread that traces: set it once, before
+// other threads start.
 using TraceSink = std::function<void(Subsystem, std::string_view prefix, const std::string& line)>;
 void set_trace_sink(TraceSink sink);
 

@@ -54,6 +54,13 @@ public:
     void remove(SubsystemSet other) { m_bits &= ~other.m_bits; }
     bool empty() const { return m_bits == 0; }
     bool operator==(const SubsystemSet&) const = default;
+    // The bit mask (bit n is Subsystem n), to keep the set in an atomic.
+    unsigned bits() const { return m_bits; }
+    static SubsystemSet from_bits(unsigned bits) {
+        SubsystemSet s;
+        s.m_bits = bits & all().m_bits;
+        return s;
+    }
 
 private:
     static unsigned bit(Subsystem s) { return 1u << static_cast<unsigned>(s); }
