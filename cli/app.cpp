@@ -9,6 +9,7 @@
 #include "cli/sendmail.hpp"
 #include "core/protocol/args.hpp"
 #include "core/protocol/commands.hpp"
+#include "core/stats/stats.hpp"
 #include "core/util/paths.hpp"
 #include "core/util/strings.hpp"
 #include "mxd_build_config.h"
@@ -49,6 +50,20 @@ struct Invocation {
     std::deque<ArgHolder> holders;  // a deque: CLI11 keeps pointers into it
 };
 
+// A hidden row whose words extend another command's (trace follow, under trace) is reached
+// through that command's options (trace --follow), not as words of its own.
+bool nested_under_another(const Command& command) {
+    if (command.visibility != core::protocol::Visibility::hidden) {
+        return false;
+    }
+    for (const auto& other : core::protocol::commands()) {
+        if (&other != &command && command.words.starts_with(std::string(other.words) + " ")) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Builds the CLI11 tree from the command table: one nested subcommand per word.
 void build_app(CLI::App& app, Invocation& inv) {
     app.add_option("-s,--socket", inv.socket, "Control socket (default: $MXD_SOCKET, else mxd's)")
@@ -59,6 +74,9 @@ void build_app(CLI::App& app, Invocation& inv) {
     app.get_formatter()->column_width(24);
     std::map<std::string, CLI::App*> nodes;
     for (const auto& command : core::protocol::commands()) {
+        if (nested_under_another(command)) {
+            continue;
+        }
         CLI::App* node = &app;
         std::string path;
         const auto words = core::split(command.words, ' ');
@@ -73,7 +91,11 @@ void build_app(CLI::App& app, Invocation& inv) {
                     for (std::size_t j = 0; j <= i; ++j) {
                         prefix.emplace_back(words[j]);
                     }
-                    description = "Subcommands: " + core::join(core::protocol::next_words(prefix), ", ");
+                    description = core::join(core::protocol::next_words(prefix), ", ");
+                    // Within 80 columns of --help, beside the 24 of the names.
+                    if (description.size() <= 42) {
+                        description = "Subcommands: " + description;
+                    }
                 }
                 CLI::App* sub = node->add_subcommand(std::string(words[i]), description);
                 sub->fallthrough();
@@ -270,13 +292,27 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
     if (inv.command == nullptr) {
         return fail_with("missing command", "see mxctl --help", k_exit_usage);
     }
-    const auto& command = *inv.command;
-    const std::string what(command.words);
-    const nlohmann::json request_args = collect_args(inv);
+    const Command* chosen = inv.command;
+    const std::string what(chosen->words);
+    nlohmann::json request_args = collect_args(inv);
+    if (chosen->id == core::protocol::CommandId::trace) {
+        // `trace --follow` is the stream trace.follow; --msgid and --session only filter it.
+        if (request_args.value("follow", false)) {
+            request_args.erase("follow");
+            chosen = &core::protocol::command(core::protocol::CommandId::trace_follow);
+        } else if (request_args.contains("msgid") || request_args.contains("session")) {
+            return fail_with(what, "--msgid and --session go with --follow", k_exit_usage);
+        }
+    }
+    const auto& command = *chosen;
     if (auto valid = core::protocol::validate_args(command, request_args); !valid) {
         return fail_with(what, valid.error().message, k_exit_usage);
     }
-    const Output output = inv.json ? Output::json : Output::text;
+    const std::string format = request_args.value("format", std::string());
+    const Output output = inv.json || format == "json" ? Output::json : Output::text;
+    // Streams that run until interrupted: no reply deadline, and each line out at once.
+    const bool endless = command.id == core::protocol::CommandId::trace_follow ||
+                         command.id == core::protocol::CommandId::monitor;
     if (command.runs == core::protocol::Runs::client) {
         return run_local(command, request_args, output);
     }
@@ -294,14 +330,24 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
             return fail_with(connect_error.message, "", k_exit_protocol);
         }
     }
+    if (endless) {
+        client->wait_forever();
+    }
     std::size_t items = 0;
     auto reply = client->call(core::protocol::wire_name(command), request_args, [&](const nlohmann::json& item) {
-        if (output == Output::json) {
+        if (const auto dropped = item.find("dropped"); dropped != item.end() && output == Output::text) {
+            // A terminal slower than the traces: the daemon dropped lines rather than wait.
+            std::cerr << "mxctl: " << what << ": " << dropped->dump()
+                      << " trace lines dropped: the terminal reads slower than the daemon traces\n";
+        } else if (output == Output::json) {
             render_json(item, std::cout);
         } else {
             render_item_text(command, item, items, std::cout);
         }
         ++items;
+        if (endless) {
+            std::cout.flush();
+        }
     });
     if (!reply) {
         return fail_with(what, reply.error().message, exit_status_for(reply.error().code));
@@ -312,7 +358,9 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
     // A stream's items were its output; its final reply only closes it, but for mailq's
     // totals ("Mail queue is empty", "-- 2 Kbytes in 1 Request.").
     const bool totals = command.id == core::protocol::CommandId::mailq && output == Output::text;
-    if (command.reply == core::protocol::Reply::single || totals) {
+    if (command.id == core::protocol::CommandId::show_stats && format == "prometheus") {
+        std::cout << core::stats::format_prometheus(reply->body);
+    } else if (command.reply == core::protocol::Reply::single || totals) {
         if (output == Output::json) {
             render_json(reply->body, std::cout);
         } else {

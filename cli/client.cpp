@@ -79,9 +79,10 @@ core::Result<std::string> Client::read_line() {
         if (m_lines.overflowed()) {
             return core::fail(Errc::parse, "reply line longer than the protocol allows");
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
+        const auto left = m_wait_forever ? std::chrono::milliseconds(-1)
+                                         : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               deadline - std::chrono::steady_clock::now());
+        if (!m_wait_forever && left.count() <= 0) {
             return core::fail(Errc::temp_failure, "no reply from the daemon within " +
                                                       std::to_string(core::limits::k_client_reply_timeout.count()) + "s");
         }

@@ -35,6 +35,10 @@ public:
     // The daemon's hello object ({"protocol", "version", "node"}).
     const nlohmann::json& hello() const { return m_hello; }
 
+    // Waits for each reply line without a deadline: for streams that run until interrupted
+    // (trace --follow, monitor), which may be silent for long.
+    void wait_forever() { m_wait_forever = true; }
+
 private:
     explicit Client(core::UniqueFd fd);
     core::Result<std::string> read_line();
@@ -43,6 +47,7 @@ private:
     core::protocol::LineBuffer m_lines;
     nlohmann::json m_hello;
     std::int64_t m_next_id = 1;
+    bool m_wait_forever = false;
 };
 
 } // namespace mxctl

@@ -35,6 +35,9 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
     case core::protocol::CommandId::log_brief:
     case core::protocol::CommandId::trace:
     case core::protocol::CommandId::untrace:
+    case core::protocol::CommandId::trace_follow:
+    case core::protocol::CommandId::monitor:
+    case core::protocol::CommandId::show_stats:
     case core::protocol::CommandId::stop:
     case core::protocol::CommandId::pause:
     case core::protocol::CommandId::resume:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 #include "cli/render.hpp"
 
+#include "core/stats/stats.hpp"
 #include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 
@@ -111,6 +112,17 @@ void render_item_text(const core::protocol::Command& command, const json& item, 
         out << item.value("line", "") << "\n";
         return;
     }
+    if (command.id == CommandId::monitor) {
+        out << core::stats::monitor_header(index) << core::stats::monitor_line(item);
+        return;
+    }
+    if (command.id == CommandId::trace_follow) {
+        // The line as the log would show it; the first item only says the follow is on.
+        if (item.contains("line")) {
+            out << item.value("time", "") << " " << item.value("line", "") << "\n";
+        }
+        return;
+    }
     if (command.id == CommandId::show_tables) {
         char line[512];
         if (index == 0) {
@@ -182,8 +194,13 @@ void render_text(const core::protocol::Command& command, const json& result, std
             << (entries.is_number() ? std::to_string(entries.get<std::size_t>()) : std::string("?")) << " entries\n";
         return;
     }
+    case CommandId::show_stats:
+        out << core::stats::format_text(result);
+        return;
     case CommandId::show_tables:
     case CommandId::show_queue:
+    case CommandId::trace_follow:
+    case CommandId::monitor:
         return;  // the rows came as items
     case CommandId::mailq: {
         const auto messages = result.value("messages", std::size_t{0});

@@ -17,6 +17,32 @@ constexpr std::array<ArgSpec, 1> k_args_subsystem{{
     {"subsystem", ArgType::subsystem, Arity::required, "trace subsystem, or all"},
 }};
 
+// trace: one subsystem or more; --follow streams them here instead (the hidden trace.follow).
+constexpr std::array<ArgSpec, 5> k_args_trace{{
+    {"subsystem", ArgType::subsystem, Arity::required, "trace subsystem, or all"},
+    {"more", ArgType::subsystem, Arity::many, "more subsystems", {}, '\0', "subsystem"},
+    {"--follow", ArgType::flag, Arity::optional, "stream them here until interrupted; log untouched"},
+    {"--msgid", ArgType::queue_id, Arity::optional, "with --follow: only this message or envelope", {},
+     '\0', "ID"},
+    {"--session", ArgType::string, Arity::optional, "with --follow: only this SMTP session", {}, '\0',
+     "ID"},
+}};
+
+// trace.follow, what `mxctl trace --follow` sends.
+constexpr std::array<ArgSpec, 4> k_args_trace_follow{{
+    k_args_trace[0],
+    k_args_trace[1],
+    k_args_trace[3],
+    k_args_trace[4],
+}};
+
+constexpr std::array<std::string_view, 3> k_stats_formats{"text", "json", "prometheus"};
+
+constexpr std::array<ArgSpec, 1> k_args_show_stats{{
+    {"--format", ArgType::choice, Arity::optional, "text (default), json (as -j) or prometheus",
+     k_stats_formats, '\0', "FORMAT"},
+}};
+
 constexpr std::array<ArgSpec, 2> k_args_encrypt{{
     {"string", ArgType::string, Arity::optional,
      "password to hash (default: one per line from stdin)"},
@@ -98,9 +124,13 @@ constexpr std::array<ArgSpec, 2> k_args_complete{{
 }};
 
 // { id, words, args, access, reply, runs, summary[, visibility] }
-constexpr std::array<Command, 21> k_commands{{
+constexpr std::array<Command, 24> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
+    {CommandId::show_stats, "show stats", k_args_show_stats, Access::read, Reply::single, Runs::daemon,
+     "Print the counters (key=value, JSON or Prometheus)"},
+    {CommandId::monitor, "monitor", {}, Access::read, Reply::stream, Runs::daemon,
+     "Print counters every second, as smtpctl monitor"},
     {CommandId::show_queue, "show queue", {}, Access::read, Reply::stream, Runs::daemon,
      "List the queued envelopes, one line each"},
     {CommandId::mailq, "mailq", {}, Access::anyone, Reply::stream, Runs::daemon,
@@ -109,8 +139,11 @@ constexpr std::array<Command, 21> k_commands{{
      "Log at debug level"},
     {CommandId::log_brief, "log brief", {}, Access::admin, Reply::single, Runs::daemon,
      "Log at info level (traces stay as they are)"},
-    {CommandId::trace, "trace", k_args_subsystem, Access::admin, Reply::single, Runs::daemon,
-     "Log a subsystem's trace lines"},
+    {CommandId::trace, "trace", k_args_trace, Access::admin, Reply::single, Runs::daemon,
+     "Log a subsystem's traces, or --follow them here"},
+    {CommandId::trace_follow, "trace follow", k_args_trace_follow, Access::admin, Reply::stream,
+     Runs::daemon, "Stream trace lines until the client closes: the request of trace --follow",
+     Visibility::hidden},
     {CommandId::untrace, "untrace", k_args_subsystem, Access::admin, Reply::single, Runs::daemon,
      "Stop logging a subsystem's trace lines"},
     {CommandId::stop, "stop", {}, Access::admin, Reply::single, Runs::daemon,

@@ -35,7 +35,9 @@ enum class CommandId {
     mailq,
     sendmail,
     submit,
-    complete,
+    complete,    trace_follow,
+    monitor,
+    show_stats,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").

@@ -28,6 +28,9 @@ struct Context {
     // false when the client went away and the handler should stop.
     std::function<asio::awaitable<bool>(const nlohmann::json&)> emit;
     ConnectionState& connection;
+    // Completes when the client closes its end or sends more: a stream that runs until it is
+    // interrupted (trace --follow, monitor) stops then. Never fails.
+    std::function<asio::awaitable<void>()> until_closed = {};
 };
 
 } // namespace mxd::control

@@ -3,11 +3,13 @@
 
 #include "core/protocol/framing.hpp"
 #include "core/protocol/message.hpp"
+#include "core/protocol/redact.hpp"
 #include "core/util/fd.hpp"
 #include "core/util/limits.hpp"
 #include "core/util/log.hpp"
 #include "daemon/control/dispatch.hpp"
 #include "daemon/control/peer.hpp"
+#include "daemon/stats.hpp"
 #include "daemon/workers.hpp"
 #include "mxd_build_config.h"
 
@@ -38,6 +40,10 @@ struct Connection {
     Clock::time_point deadline = Clock::now() + core::limits::k_control_idle_timeout;
     Peer peer;
     ConnectionState state;
+    // Set while a request is handled: a client waiting for its reply, or reading a stream
+    // that runs until interrupted, is not idle.
+    bool busy = false;
+    stats::Held session{stats::Counter::control_session};
 };
 
 // True when something accepts connections on `path`: another daemon owns it.
@@ -50,6 +56,13 @@ bool socket_answers(const std::filesystem::path& path) {
     addr.sun_family = AF_UNIX;
     path.string().copy(addr.sun_path, sizeof addr.sun_path - 1);
     return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+// Completes when the client's end has something to read: its close, or another request.
+asio::awaitable<void> wait_readable(std::shared_ptr<Connection> conn) {
+    asio::error_code ignored;
+    co_await conn->socket.async_wait(stream_protocol::socket::wait_read,
+                                     asio::redirect_error(asio::use_awaitable, ignored));
 }
 
 } // namespace
@@ -202,6 +215,10 @@ asio::awaitable<void> ControlServer::Impl::watchdog(std::shared_ptr<Connection> 
         if (!conn->socket.is_open()) {
             co_return;
         }
+        if (Clock::now() >= conn->deadline && conn->busy) {
+            conn->deadline = Clock::now() + core::limits::k_control_idle_timeout;
+            continue;
+        }
         if (Clock::now() >= conn->deadline) {
             MXD_TRACE(core::Subsystem::control, {}, "idle-close", {{"uid", conn->peer.uid}});
             forget(conn);
@@ -236,7 +253,8 @@ asio::awaitable<void> ControlServer::Impl::serve(std::shared_ptr<Connection> con
                 reply = core::protocol::encode_error(id, request.error());
             } else {
                 MXD_TRACE(core::Subsystem::control, {}, "request",
-                          {{"uid", conn->peer.uid}, {"id", request->id}, {"cmd", request->cmd}});
+                          {{"uid", conn->peer.uid}, {"id", request->id}, {"cmd", request->cmd},
+                           {"args", core::protocol::redact_args(request->cmd, request->args).dump()}});
                 Context context{
                     state, conn->peer, workers,
                     [conn,
@@ -250,8 +268,11 @@ asio::awaitable<void> ControlServer::Impl::serve(std::shared_ptr<Connection> con
                         conn->deadline = Clock::now() + core::limits::k_control_idle_timeout;
                         co_return !write_error;
                     },
-                    conn->state};
+                    conn->state,
+                    [conn] { return wait_readable(conn); }};
+                conn->busy = true;
                 auto result = co_await dispatch(context, *request);
+                conn->busy = false;
                 reply = result ? core::protocol::encode_ok(request->id, *result)
                                : core::protocol::encode_error(request->id, result.error());
             }

@@ -40,7 +40,16 @@ asio::awaitable<core::Result<nlohmann::json>> dispatch(Context& context, const c
     case CommandId::log_brief:
         co_return handle_log_level(state, core::log::Level::info);
     case CommandId::trace:
+        if (args.value("follow", false)) {
+            co_return co_await handle_trace_follow(context, args);
+        }
         co_return handle_trace(state, args, TraceSwitch::on);
+    case CommandId::trace_follow:
+        co_return co_await handle_trace_follow(context, args);
+    case CommandId::monitor:
+        co_return co_await handle_monitor(context, args);
+    case CommandId::show_stats:
+        co_return co_await handle_show_stats(context, args);
     case CommandId::untrace:
         co_return handle_trace(state, args, TraceSwitch::off);
     case CommandId::stop:

@@ -45,4 +45,13 @@ asio::awaitable<core::Result<nlohmann::json>> handle_mailq(Context& context,
 // start with a prefix, at most 100 of each kind, for shell completion. A store error fails it.
 asio::awaitable<core::Result<nlohmann::json>> handle_complete(Context& context, const nlohmann::json& args);
 
+// handlers_observe.cpp: trace --follow (trace.follow), a stream of the trace lines of some
+// subsystems, optionally of one message or session, until the client closes; it turns
+// nothing on for the log. monitor: a stream of one item of counters a second, until the
+// client closes. show stats: one object of every counter (zero ones too), the queue's size and
+// its oldest message's age. A store error fails show stats.
+asio::awaitable<core::Result<nlohmann::json>> handle_trace_follow(Context& context, const nlohmann::json& args);
+asio::awaitable<core::Result<nlohmann::json>> handle_monitor(Context& context, const nlohmann::json& args);
+asio::awaitable<core::Result<nlohmann::json>> handle_show_stats(Context& context, const nlohmann::json& args);
+
 } // namespace mxd::control

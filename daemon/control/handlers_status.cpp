@@ -59,16 +59,24 @@ core::Result<json> handle_log_level(RuntimeState&, core::log::Level level) {
 }
 
 core::Result<json> handle_trace(RuntimeState&, const json& args, TraceSwitch to) {
-    const auto name = args.at("subsystem").get<std::string>();
-    const auto set = core::parse_subsystem_set(name);  // validated by the dispatcher
+    if (args.contains("msgid") || args.contains("session")) {
+        return core::fail(core::Errc::invalid_argument, "--msgid and --session go with --follow");
+    }
+    std::vector<std::string> names{args.at("subsystem").get<std::string>()};
+    for (const auto& more : args.value("more", json::array())) {
+        names.push_back(more.get<std::string>());
+    }
     auto traces = core::log::traces();
-    if (to == TraceSwitch::on) {
-        traces.add(*set);
-    } else {
-        traces.remove(*set);
+    for (const auto& name : names) {
+        const auto set = core::parse_subsystem_set(name);  // validated by the dispatcher
+        if (to == TraceSwitch::on) {
+            traces.add(*set);
+        } else {
+            traces.remove(*set);
+        }
+        core::log::notice("control", to == TraceSwitch::on ? "trace" : "untrace", {{"subsystem", name}});
     }
     core::log::set_traces(traces);
-    core::log::notice("control", to == TraceSwitch::on ? "trace" : "untrace", {{"subsystem", name}});
     return json{{"traces", trace_names(traces)}};
 }
 

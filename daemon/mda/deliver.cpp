@@ -6,6 +6,7 @@
 #include "core/mda/message.hpp"
 #include "core/util/log.hpp"
 #include "daemon/mda/spawn.hpp"
+#include "daemon/stats.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -237,6 +238,7 @@ core::Result<Spawner> Spawner::open(Workers& workers, SpawnerOptions options) {
 }
 
 asio::awaitable<DeliveryResult> Spawner::deliver(DeliveryRequest request) {
+    const stats::Held running(stats::Counter::mda_envelope);  // show stats: mda.envelope
     const bool root = ::geteuid() == 0;
     const core::expand::LocalUser& runner = request.run_as ? *request.run_as : request.user;
     MXD_TRACE(core::Subsystem::mda, request.dest, "start",

@@ -230,6 +230,9 @@ asio::awaitable<core::Result<void>> Client::handshake() {
     trace("tls", {{"version", SSL_get_version(ssl)},
                   {"cipher", SSL_get_cipher_name(ssl)},
                   {"verified", verified ? "yes" : "no"}});
+    MXD_TRACE(core::Subsystem::tls, m_id, "handshake",
+              {{"side", "client"}, {"host", m_host}, {"version", SSL_get_version(ssl)},
+               {"cipher", SSL_get_cipher_name(ssl)}, {"verified", verified ? "yes" : "no"}});
     co_return core::Result<void>{};
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: ISC
 #include "daemon/mta/relay.hpp"
 
+#include "daemon/stats.hpp"
+
 namespace mxd::mta {
 
 core::Result<Options> options_for(const core::config::Config& config,
@@ -58,6 +60,12 @@ Status connect_failure_status(const core::Error& error) {
 asio::awaitable<std::vector<std::vector<RecipientResult>>>
 relay(std::vector<Endpoint> endpoints, Options options, std::vector<Message> messages) {
     std::vector<std::vector<RecipientResult>> results;
+    // show stats: mta.envelope counts the recipients in hand, mta.session the connection.
+    std::int64_t recipients = 0;
+    for (const auto& message : messages) {
+        recipients += static_cast<std::int64_t>(message.recipients.size());
+    }
+    const stats::Held in_hand(stats::Counter::mta_envelope, recipients);
     auto client = co_await Client::connect(std::move(endpoints), std::move(options));
     if (!client) {
         const auto status = connect_failure_status(client.error());
@@ -70,6 +78,7 @@ relay(std::vector<Endpoint> endpoints, Options options, std::vector<Message> mes
         }
         co_return results;
     }
+    const stats::Held session(stats::Counter::mta_session);
     for (auto& message : messages) {
         auto sent = co_await (*client)->send(std::move(message));
         results.push_back(std::move(sent));

@@ -71,20 +71,33 @@ void QueueService::run_committer() {
             return outcomes.size() == 1 ? outcomes.front() : outcomes[i];
         };
         std::size_t committed = 0;
+        std::size_t enqueued = 0;
+        std::size_t dequeued = 0;
+        std::size_t failed = 0;
         for (std::size_t i = 0; i < changes.size(); ++i) {
             if (outcome(i)) {
                 committed += changes[i].messages.size();
+                for (const auto& m : changes[i].messages) {
+                    enqueued += m.envelopes.size();
+                }
+                dequeued += changes[i].removals.size();
             } else {
+                ++failed;
                 core::log::error("queue", "commit-failed",
                                  {{"messages", changes[i].messages.size()},
                                   {"error", outcome(i).error().message}});
             }
         }
+        MXD_TRACE(core::Subsystem::queue, {}, "commit",
+                  {{"items", changes.size()}, {"messages", committed}, {"envelopes", enqueued},
+                   {"removed", dequeued}, {"failed", failed}});
         CommittedHook hook;
         {
             std::lock_guard lock(m_mutex);
             ++m_counters.batches;
             m_counters.messages += committed;
+            m_counters.envelopes_enqueued += enqueued;
+            m_counters.envelopes_dequeued += dequeued;
             hook = m_on_committed;
         }
         // The sessions first: their replies are posted ahead of the scheduler's work, which
@@ -168,6 +181,16 @@ QueueService::ids_with_prefix(std::string_view prefix, std::size_t limit) {
 core::Result<std::size_t> QueueService::envelope_count() {
     std::lock_guard lock(m_reader_mutex);
     return m_reader.envelope_count();
+}
+
+core::Result<std::size_t> QueueService::message_count() {
+    std::lock_guard lock(m_reader_mutex);
+    return m_reader.message_count();
+}
+
+core::Result<std::optional<std::int64_t>> QueueService::oldest_message_created() {
+    std::lock_guard lock(m_reader_mutex);
+    return m_reader.oldest_message_created();
 }
 
 QueueService::Counters QueueService::counters() {

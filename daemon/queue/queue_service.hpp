@@ -63,11 +63,16 @@ class QueueService {
 
     // Counts, from the reader connection (blocking).
     core::Result<std::size_t> envelope_count();
+    core::Result<std::size_t> message_count();
+    // The creation time of the oldest queued message, nullopt when empty (blocking).
+    core::Result<std::optional<std::int64_t>> oldest_message_created();
 
     // How many batches and messages were committed, for stats and benchmarks.
     struct Counters {
         std::uint64_t batches = 0;
         std::uint64_t messages = 0;
+        std::uint64_t envelopes_enqueued = 0;  // envelopes of committed messages (bounces too)
+        std::uint64_t envelopes_dequeued = 0;  // committed removals
     };
     Counters counters();
 

@@ -10,12 +10,14 @@
 #include "core/smtp/command.hpp"
 #include "core/smtp/data_reader.hpp"
 #include "core/smtp/headers.hpp"
+#include "core/smtp/redact.hpp"
 #include "core/smtp/reply.hpp"
 #include "core/util/log.hpp"
 #include "core/util/strings.hpp"
 #include "daemon/dns/resolver.hpp"
 #include "daemon/lookup/router.hpp"
 #include "daemon/queue/queue_service.hpp"
+#include "daemon/stats.hpp"
 
 #include <sys/stat.h>
 
@@ -54,7 +56,12 @@ public:
             m_src = peer.address().to_string();
             m_inet6 = peer.address().is_v6();
         }
+        m_family_gauge = stats::Held(m_inet6 ? stats::Counter::smtp_session_inet6 : stats::Counter::smtp_session_inet4);
+        stats::add(stats::Counter::smtp_session_opened);
     }
+    ~Session() { stats::add(stats::Counter::smtp_session_closed); }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     asio::awaitable<void> run();
 
@@ -136,12 +143,25 @@ private:
     // RCPT accepted by the rules, waiting for its expansion (on a worker thread).
     std::optional<Recipient> m_pending_rcpt;
     std::string m_pending_action;
+    // show stats: this session in smtp.session and its family's gauge, and in smtp.tls or
+    // smtp.smtps once its TLS is up.
+    stats::Held m_session_gauge{stats::Counter::smtp_session};
+    stats::Held m_family_gauge;
+    stats::Held m_tls_gauge;
 };
 
 asio::awaitable<bool> Session::flush() {
     if (m_out.empty()) {
         co_return true;
     }
+    if (core::log::tracing(core::Subsystem::smtp) || core::log::trace_followed(core::Subsystem::smtp)) {
+        for (std::size_t at = 0; at < m_out.size();) {
+            const auto end = std::min(m_out.find("\r\n", at), m_out.size());
+            trace(">>>", {{"line", std::string_view(m_out).substr(at, end - at)}});
+            at = end + 2;
+        }
+    }
+    MXD_TRACE(core::Subsystem::io, m_id, "write", {{"bytes", m_out.size()}, {"tls", m_tls ? "yes" : "no"}});
     asio::error_code ec;
     if (m_tls) {
         co_await asio::async_write(*m_tls, asio::buffer(m_out), asio::redirect_error(asio::use_awaitable, ec));
@@ -247,8 +267,10 @@ asio::awaitable<void> Session::run() {
             n = co_await m_socket.async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
         }
         if (ec) {
+            MXD_TRACE(core::Subsystem::io, m_id, "closed", {{"reason", ec.message()}});
             break;
         }
+        MXD_TRACE(core::Subsystem::io, m_id, "read", {{"bytes", n}, {"tls", m_tls ? "yes" : "no"}});
         m_deadline = Clock::now() + k_command_timeout;
         m_lines.append(std::string_view(chunk.data(), n));
     }
@@ -259,13 +281,12 @@ asio::awaitable<void> Session::run() {
 }
 
 Session::After Session::handle_line(std::string_view line) {
+    // AUTH payloads and SASL responses never reach a trace or a log.
     if (m_auth_step != AuthStep::none) {
-        trace("<<<", {{"line", "<redacted>"}});
+        trace("<<<", {{"line", core::smtp::redact_client_line(line, core::smtp::SaslResponse::yes)}});
         return on_auth_response(line);
     }
-    // AUTH payloads never reach a trace or a log.
-    trace("<<<", {{"line", core::starts_with_nocase(line, "AUTH ") ? std::string(line.substr(0, 4)) + " <redacted>"
-                                                                  : std::string(line)}});
+    trace("<<<", {{"line", core::smtp::redact_client_line(line, core::smtp::SaslResponse::no)}});
     auto parsed = core::smtp::parse_command(line);
     if (!parsed) {
         if (parsed.error().code == core::Errc::invalid_argument) {
@@ -481,6 +502,10 @@ Session::After Session::on_rcpt(const core::smtp::Command& command) {
         say(reply::local_error());
         return After::carry_on;
     }
+    MXD_TRACE(core::Subsystem::rules, m_id, "match",
+              {{"rcpt", facts.rcpt_to}, {"from", facts.mail_from}, {"src", facts.src},
+               {"rule", *matched ? core::rules::Ruleset::describe(m_env->rules->rule(**matched))
+                                 : std::string("no rule matched")}});
     if (!*matched || m_env->rules->rule(**matched).reject) {
         trace("rcpt-refused", {{"rcpt", facts.rcpt_to},
                                {"rule", *matched ? core::rules::Ruleset::describe(m_env->rules->rule(**matched))
@@ -575,10 +600,17 @@ asio::awaitable<bool> Session::start_tls() {
     co_await m_tls->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
         core::log::info("smtp", "tls-failed", {{"session", m_id}, {"src", m_src}, {"error", ec.message()}});
+        MXD_TRACE(core::Subsystem::tls, m_id, "handshake-failed", {{"error", ec.message()}});
         co_return false;
     }
     trace("tls", {{"version", SSL_get_version(m_tls->native_handle())},
                   {"cipher", SSL_get_cipher_name(m_tls->native_handle())}});
+    MXD_TRACE(core::Subsystem::tls, m_id, "handshake",
+              {{"side", "server"}, {"version", SSL_get_version(m_tls->native_handle())},
+               {"cipher", SSL_get_cipher_name(m_tls->native_handle())},
+               {"listener", m_env->listener.tls == core::config::Listener::Tls::smtps ? "smtps" : "starttls"}});
+    m_tls_gauge = stats::Held(m_env->listener.tls == core::config::Listener::Tls::smtps ? stats::Counter::smtp_smtps
+                                                                                        : stats::Counter::smtp_tls);
     // RFC 3207 4.2: the session starts over; the client must say EHLO again.
     m_helo.clear();
     m_txn.reset();
@@ -684,10 +716,12 @@ asio::awaitable<void> Session::check_password() {
         co_return;
     }
     if (!*checked) {
+        stats::add(stats::Counter::smtp_auth_failed);
         core::log::info("smtp", "auth-failed", {{"session", m_id}, {"src", m_src}, {"user", user}});
         say(reply::auth_failed());
         co_return;
     }
+    stats::add(stats::Counter::smtp_auth_ok);
     core::log::info("smtp", "authenticated", {{"session", m_id}, {"user", user}});
     m_auth_user = std::move(user);
     say(reply::auth_ok());
@@ -781,6 +815,7 @@ asio::awaitable<void> Session::finish_data() {
         co_return;
     }
     ++m_messages;
+    stats::add(stats::Counter::smtp_message);
     core::log::info("smtp", "message", {{"session", m_id}, {"msgid", msgid}, {"size", size}, {"nrcpt", rcpts},
                                         {"proto", m_esmtp ? "ESMTP" : "SMTP"}});
     say(reply::message_accepted(msgid));

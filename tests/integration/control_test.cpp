@@ -122,7 +122,9 @@ TEST_F(Control, StatusInJsonIsOneObject) {
 
 TEST_F(Control, AbbreviationsResolveLikeSmtpctl) {
     ASSERT_TRUE(start());
-    EXPECT_EQ(mxctl({"sh", "stat"}).status, 0);
+    EXPECT_EQ(mxctl({"sh", "statu"}).status, 0);
+    // As in smtpctl, "sh stat" is stats or status.
+    EXPECT_EQ(mxctl({"sh", "stat"}).status, 64);
     const auto ambiguous = mxctl({"s"});
     EXPECT_EQ(ambiguous.status, 64);
     EXPECT_THAT(ambiguous.err, StartsWith("mxctl: ambiguous command 's'; possibilities are: show, "));
