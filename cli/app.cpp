@@ -109,7 +109,16 @@ void build_app(CLI::App& app, Invocation& inv) {
             }
             node = it->second;
         }
-        node->callback([&inv, &command] { inv.command = &command; });
+        // CLI11 runs a subcommand's callback before its parent's: `pause envelope` is chosen
+        // first, and `pause` must not take its place.
+        node->callback([&inv, &command] {
+            if (inv.command == nullptr) {
+                inv.command = &command;
+            }
+        });
+        // A command that another one extends (pause, under pause envelope) cannot make its
+        // positional required in CLI11; validate_args still requires it.
+        const bool extended = !core::protocol::next_words(std::vector<std::string>(words.begin(), words.end())).empty();
         for (const auto& spec : command.args) {
             auto& h = inv.holders.emplace_back(ArgHolder{&command, &spec, {}, {}, false, nullptr});
             const std::string name(spec.name);
@@ -128,7 +137,7 @@ void build_app(CLI::App& app, Invocation& inv) {
             } else {
                 h.option = node->add_option(flag_names, h.value, std::string(spec.help));
             }
-            if (spec.arity == Arity::required) {
+            if (spec.arity == Arity::required && !extended) {
                 h.option->required();
             }
             if (spec.type == ArgType::choice) {

@@ -41,6 +41,12 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
     case core::protocol::CommandId::stop:
     case core::protocol::CommandId::pause:
     case core::protocol::CommandId::resume:
+    case core::protocol::CommandId::show_envelope:
+    case core::protocol::CommandId::show_message:
+    case core::protocol::CommandId::schedule:
+    case core::protocol::CommandId::remove:
+    case core::protocol::CommandId::pause_envelope:
+    case core::protocol::CommandId::resume_envelope:
         break;  // Runs::daemon
     }
     std::cerr << "mxctl: " << command.words << ": runs in the daemon\n";

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: ISC
 #include "cli/render.hpp"
 
+#include "core/smtp/sasl.hpp"
 #include "core/stats/stats.hpp"
 #include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -24,6 +26,82 @@ std::string joined(const json& list, std::string_view separator) {
         out += item.is_string() ? item.get<std::string>() : item.dump();
     }
     return out;
+}
+
+// One line per pause in force that has a reason or an end (show status, pause):
+// "mta paused: since T, until T (29m 59s left), reason: upgrade".
+void render_pauses(const json& pauses, std::ostream& out) {
+    for (const auto& [what, d] : pauses.items()) {
+        std::vector<std::string> parts;
+        if (d.value("since", json(nullptr)).is_string()) {
+            parts.push_back("since " + d["since"].get<std::string>());
+        }
+        if (d.value("until", json(nullptr)).is_string()) {
+            parts.push_back("until " + d["until"].get<std::string>() + " (" +
+                            core::format_duration_human(d.value("remaining_seconds", 0LL)) + " left)");
+        }
+        if (d.value("reason", json(nullptr)).is_string()) {
+            parts.push_back("reason: " + d["reason"].get<std::string>());
+        }
+        // A plain pause (pause mta, -P mta) prints as smtpctl's does: no line of its own.
+        if (parts.size() > 1 || (parts.size() == 1 && !parts.front().starts_with("since "))) {
+            out << what << " paused: " << core::join(parts, ", ") << "\n";
+        }
+    }
+}
+
+// What a queue operation did: "2 envelopes removed", then what it left alone and why.
+void render_queue_op(const json& r, std::ostream& out) {
+    const auto command = r.value("command", "");
+    const std::string verb = command == "schedule"          ? "scheduled"
+                             : command == "remove"          ? "removed"
+                             : command == "pause-envelope"  ? "paused"
+                             : command == "resume-envelope" ? "resumed"
+                                                            : command;
+    auto envelopes = [](std::size_t n) { return std::to_string(n) + (n == 1 ? " envelope" : " envelopes"); };
+    if (r.value("dry_run", false)) {
+        out << envelopes(r.value("matched", std::size_t{0})) << " would be " << verb << " (dry run)\n";
+        return;
+    }
+    std::string line = envelopes(r.value("done", std::size_t{0})) + " " + verb;
+    if (const auto n = r.value("inflight", std::size_t{0}); n > 0) {
+        line += "; " + std::to_string(n) + " being delivered: " + verb + " when the attempt ends";
+    }
+    if (const auto n = r.value("held", std::size_t{0}); n > 0) {
+        line += "; " + std::to_string(n) + " held, left alone (resume envelope first)";
+    }
+    if (const auto n = r.value("missing", std::size_t{0}); n > 0) {
+        line += "; " + std::to_string(n) + " no longer queued";
+    }
+    out << line << "\n";
+}
+
+// show envelope: `key: value` lines, as smtpctl prints the envelope file; the ids and the
+// state first, then the rest in the order below, then any field this mxctl does not know.
+void render_envelope(const json& r, std::ostream& out) {
+    static constexpr std::string_view k_order[] = {
+        "evpid", "msgid", "runstate", "type", "origin", "flags", "sender", "rcpt", "dest", "action",
+        "created", "expires", "next_try", "last_try", "retries", "warnings", "last_error", "src",
+        "hostname", "helo", "auth_user", "tag", "run_as", "dsn_ret", "dsn_envid", "dsn_notify",
+        "dsn_orcpt"};
+    auto print = [&](const std::string& key, const json& value) {
+        out << key << ": "
+            << (value.is_string()  ? value.get<std::string>()
+                : value.is_null()  ? std::string()
+                : value.is_array() ? joined(value, ",")
+                                   : value.dump())
+            << "\n";
+    };
+    for (const auto key : k_order) {
+        if (const auto it = r.find(std::string(key)); it != r.end()) {
+            print(std::string(key), *it);
+        }
+    }
+    for (const auto& [key, value] : r.items()) {
+        if (std::find(std::begin(k_order), std::end(k_order), key) == std::end(k_order)) {
+            print(key, value);
+        }
+    }
 }
 
 // smtpctl's three lines come first, unchanged, so that scripts grepping "MTA paused" keep
@@ -53,6 +131,7 @@ void render_status(const json& r, std::ostream& out) {
     const auto traces = r.value("traces", json::array());
     out << "traces:     " << (traces.empty() ? "none" : joined(traces, " ")) << "\n";
     out << "log level:  " << r.value("log_level", "?") << "\n";
+    render_pauses(r.value("pauses", json::object()), out);
 }
 
 // The local time of an RFC 3339 UTC timestamp, as asctime(3) prints it without the year
@@ -108,8 +187,19 @@ void render_item_text(const core::protocol::Command& command, const json& item, 
         render_mailq_item(item, index, out);
         return;
     }
-    if (command.id == CommandId::show_queue) {
+    if (command.id == CommandId::show_queue || command.id == CommandId::schedule ||
+        command.id == CommandId::remove || command.id == CommandId::pause_envelope ||
+        command.id == CommandId::resume_envelope) {
+        // The queue operations stream items only under --dry-run: what they would touch.
         out << item.value("line", "") << "\n";
+        return;
+    }
+    if (command.id == CommandId::show_message) {
+        // The raw bytes, as received: a message need not be UTF-8.
+        const auto data = core::smtp::base64_decode(item.value("data", ""));
+        if (data) {
+            out.write(data->data(), static_cast<std::streamsize>(data->size()));
+        }
         return;
     }
     if (command.id == CommandId::monitor) {
@@ -176,8 +266,20 @@ void render_text(const core::protocol::Command& command, const json& result, std
             }
         }
         out << "paused: " << (held.empty() ? std::string("nothing") : core::join(held, " ")) << "\n";
+        render_pauses(result.value("pauses", json::object()), out);
         return;
     }
+    case CommandId::show_envelope:
+        render_envelope(result, out);
+        return;
+    case CommandId::show_message:
+        return;  // the message came as items
+    case CommandId::schedule:
+    case CommandId::remove:
+    case CommandId::pause_envelope:
+    case CommandId::resume_envelope:
+        render_queue_op(result, out);
+        return;
     case CommandId::encrypt:
         out << result.value("hash", "") << "\n";
         return;

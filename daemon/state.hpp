@@ -38,11 +38,23 @@ struct BoundListener {
     std::string kind;  // "smtp" for now; "smtps", "submission" later
 };
 
+// Why and until when one pause holds (`pause mta --reason TEXT --for 30m`); empty for a
+// pause without them (`-P mta`).
+struct PauseDetail {
+    std::string reason;                           // "" when none was given
+    std::chrono::system_clock::time_point since{};  // epoch when unknown (-P: since the start)
+    std::chrono::system_clock::time_point until{};  // when --for ends it; epoch: no end
+    std::uint64_t timer = 0;  // the --for timer that may end it; a later pause or resume disarms it
+};
+
 // The three delivery pauses of smtpctl (`pause mda|mta|smtp`, `-P`).
 struct PauseState {
     bool mda = false;
     bool mta = false;
     bool smtp = false;
+    PauseDetail mda_detail;
+    PauseDetail mta_detail;
+    PauseDetail smtp_detail;
 };
 
 struct RuntimeState {

@@ -104,6 +104,13 @@ Result<void> validate_args(const Command& command, const nlohmann::json& args) {
                                                     std::string(command.words) + "'");
         }
     }
+    if (command.scope == Scope::required &&
+        std::none_of(command.args.begin(), command.args.end(), [&](const ArgSpec& spec) {
+            return spec.type != ArgType::flag && args.contains(wire_key(spec));
+        })) {
+        return fail(Errc::invalid_argument, "'" + std::string(command.words) +
+                                                "' needs an envelope id, a message id, all, or a filter");
+    }
     return {};
 }
 

@@ -90,9 +90,49 @@ constexpr std::array<ArgSpec, 4> k_args_makemap{{
 
 constexpr std::array<std::string_view, 3> k_pause_targets{"mda", "mta", "smtp"};
 
-constexpr std::array<ArgSpec, 1> k_args_pause{{
+constexpr std::array<ArgSpec, 3> k_args_pause{{
     {"what", ArgType::choice, Arity::required, "mda (local), mta (relay) or smtp (new sessions)",
      k_pause_targets},
+    {"--reason", ArgType::string, Arity::optional, "why, for show status", {}, '\0', "TEXT"},
+    {"--for", ArgType::duration, Arity::optional, "resume by itself after this long (30m, 2h)", {},
+     '\0', "DURATION"},
+}};
+
+constexpr std::array<ArgSpec, 1> k_args_resume{{k_args_pause[0]}};
+
+// The selection of every queue command (core/queue/filter.hpp): an id, all, and filters.
+constexpr std::array<std::string_view, 3> k_queue_states{"pending", "inflight", "held"};
+constexpr ArgSpec k_arg_queue_id{"id", ArgType::queue_id, Arity::optional,
+                                 "an envelope id, a message id, or all"};
+constexpr ArgSpec k_arg_sender{"--sender", ArgType::string, Arity::optional,
+                               "from this sender (*, ? patterns; @domain; <> the null sender)",
+                               {}, '\0', "ADDRESS"};
+constexpr ArgSpec k_arg_rcpt{"--rcpt", ArgType::string, Arity::optional,
+                             "to this recipient, as given or expanded (patterns)", {}, '\0',
+                             "ADDRESS"};
+constexpr ArgSpec k_arg_domain{"--domain", ArgType::string, Arity::optional,
+                               "to a recipient in this domain (patterns)", {}, '\0', "DOMAIN"};
+constexpr ArgSpec k_arg_older_than{"--older-than", ArgType::duration, Arity::optional,
+                                   "queued at least this long ago (30m, 2h, 1d)", {}, '\0',
+                                   "DURATION"};
+constexpr ArgSpec k_arg_state{"--state", ArgType::choice, Arity::optional,
+                              "in this scheduler state", k_queue_states};
+
+constexpr std::array<ArgSpec, 6> k_args_show_queue{{
+    k_arg_queue_id, k_arg_sender, k_arg_rcpt, k_arg_domain, k_arg_older_than, k_arg_state,
+}};
+
+constexpr std::array<ArgSpec, 7> k_args_queue_op{{
+    k_arg_queue_id, k_arg_sender, k_arg_rcpt, k_arg_domain, k_arg_older_than, k_arg_state,
+    {"--dry-run", ArgType::flag, Arity::optional, "list what it would touch, change nothing", {}, 'n'},
+}};
+
+constexpr std::array<ArgSpec, 1> k_args_show_envelope{{
+    {"id", ArgType::queue_id, Arity::required, "an envelope id (show queue lists them)"},
+}};
+
+constexpr std::array<ArgSpec, 1> k_args_show_message{{
+    {"id", ArgType::queue_id, Arity::required, "a message id, or the id of one of its envelopes"},
 }};
 
 constexpr std::array<ArgSpec, 1> k_args_newaliases{{
@@ -124,15 +164,19 @@ constexpr std::array<ArgSpec, 2> k_args_complete{{
 }};
 
 // { id, words, args, access, reply, runs, summary[, visibility] }
-constexpr std::array<Command, 24> k_commands{{
+constexpr std::array<Command, 30> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
     {CommandId::show_stats, "show stats", k_args_show_stats, Access::read, Reply::single, Runs::daemon,
      "Print the counters (key=value, JSON or Prometheus)"},
     {CommandId::monitor, "monitor", {}, Access::read, Reply::stream, Runs::daemon,
      "Print counters every second, as smtpctl monitor"},
-    {CommandId::show_queue, "show queue", {}, Access::read, Reply::stream, Runs::daemon,
+    {CommandId::show_queue, "show queue", k_args_show_queue, Access::read, Reply::stream, Runs::daemon,
      "List the queued envelopes, one line each"},
+    {CommandId::show_envelope, "show envelope", k_args_show_envelope, Access::read, Reply::single,
+     Runs::daemon, "Print every field of a queued envelope"},
+    {CommandId::show_message, "show message", k_args_show_message, Access::read, Reply::stream,
+     Runs::daemon, "Print a queued message as it was received"},
     {CommandId::mailq, "mailq", {}, Access::anyone, Reply::stream, Runs::daemon,
      "List the queued messages by message, as mailq does"},
     {CommandId::log_verbose, "log verbose", {}, Access::admin, Reply::single, Runs::daemon,
@@ -150,8 +194,17 @@ constexpr std::array<Command, 24> k_commands{{
      "Stop the daemon"},
     {CommandId::pause, "pause", k_args_pause, Access::admin, Reply::single, Runs::daemon,
      "Hold local deliveries, relaying or new SMTP sessions"},
-    {CommandId::resume, "resume", k_args_pause, Access::admin, Reply::single, Runs::daemon,
+    {CommandId::pause_envelope, "pause envelope", k_args_queue_op, Access::admin, Reply::single,
+     Runs::daemon, "Hold envelopes: they are not tried until resumed", Visibility::listed,
+     Scope::required},
+    {CommandId::resume, "resume", k_args_resume, Access::admin, Reply::single, Runs::daemon,
      "Release what pause held"},
+    {CommandId::resume_envelope, "resume envelope", k_args_queue_op, Access::admin, Reply::single,
+     Runs::daemon, "Release held envelopes", Visibility::listed, Scope::required},
+    {CommandId::schedule, "schedule", k_args_queue_op, Access::admin, Reply::single, Runs::daemon,
+     "Try envelopes now instead of at their next retry", Visibility::listed, Scope::required},
+    {CommandId::remove, "remove", k_args_queue_op, Access::admin, Reply::single, Runs::daemon,
+     "Remove envelopes from the queue, without a bounce", Visibility::listed, Scope::required},
     {CommandId::encrypt, "encrypt", k_args_encrypt, Access::anyone, Reply::single, Runs::client,
      "Hash passwords for a credentials table"},
     {CommandId::check_config, "check-config", k_args_check_config, Access::anyone, Reply::single,
@@ -188,6 +241,26 @@ std::vector<std::string> words_of(const Command& c) {
 
 bool has_prefix(const std::vector<std::string>& words, const std::vector<std::string>& prefix) {
     return words.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), words.begin());
+}
+
+// True when `word` is, or is an unambiguous prefix of, the next word of a listed command that
+// extends `path`.
+bool extends_listed(const std::vector<std::string>& path, const std::string& word) {
+    std::vector<std::string> matches;
+    for (const auto& c : k_commands) {
+        const auto words = words_of(c);
+        if (c.visibility != Visibility::listed || words.size() <= path.size() || !has_prefix(words, path)) {
+            continue;
+        }
+        const auto& next = words[path.size()];
+        if (next == word) {
+            return true;
+        }
+        if (next.starts_with(word) && std::find(matches.begin(), matches.end(), next) == matches.end()) {
+            matches.push_back(next);
+        }
+    }
+    return matches.size() == 1;
 }
 
 } // namespace
@@ -255,9 +328,10 @@ std::vector<std::string> next_words(const std::vector<std::string>& prefix) {
 Result<Resolved> resolve(const std::vector<std::string>& argv) {
     std::vector<std::string> path;
     for (std::size_t i = 0; i < argv.size(); ++i) {
-        // A complete command ends the walk: what follows is its arguments.
+        // A complete command ends the walk: what follows is its arguments. Unless the next word
+        // names a longer listed command: `pause envelope all` is not `pause` of "envelope".
         for (const auto& c : k_commands) {
-            if (words_of(c) == path) {
+            if (words_of(c) == path && !extends_listed(path, argv[i])) {
                 return Resolved{&c, i, path};
             }
         }

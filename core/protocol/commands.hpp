@@ -38,6 +38,12 @@ enum class CommandId {
     complete,    trace_follow,
     monitor,
     show_stats,
+    show_envelope,
+    show_message,
+    schedule,
+    remove,
+    pause_envelope,
+    resume_envelope,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").
@@ -52,6 +58,11 @@ enum class Runs { daemon, client };
 // Whether mxctl's help, the man page and the completions list a command. A hidden command
 // is the wire side of another interface: `submit` is what sendmail sends.
 enum class Visibility { listed, hidden };
+
+// Whether a command may run with none of its arguments: `required` means at least one argument
+// that is not a flag, so that a command that changes queued envelopes never runs on an
+// implicit "everything" (`mxctl remove` alone is a usage error; `remove all` is explicit).
+enum class Scope { optional, required };
 
 // How an argument's value is checked (and completed).
 enum class ArgType {
@@ -89,6 +100,7 @@ struct Command {
     Runs runs;
     std::string_view summary;
     Visibility visibility = Visibility::listed;
+    Scope scope = Scope::optional;
 };
 
 // Every row, in the order mxctl's help and the man page list them.

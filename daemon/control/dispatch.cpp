@@ -55,9 +55,21 @@ asio::awaitable<core::Result<nlohmann::json>> dispatch(Context& context, const c
     case CommandId::stop:
         co_return handle_stop(state, args);
     case CommandId::pause:
-        co_return handle_pause(state, args, true);
+        co_return co_await handle_pause(context, args, PauseSwitch::pause);
     case CommandId::resume:
-        co_return handle_pause(state, args, false);
+        co_return co_await handle_pause(context, args, PauseSwitch::resume);
+    case CommandId::show_envelope:
+        co_return co_await handle_show_envelope(context, args);
+    case CommandId::show_message:
+        co_return co_await handle_show_message(context, args);
+    case CommandId::schedule:
+        co_return co_await handle_schedule(context, args);
+    case CommandId::remove:
+        co_return co_await handle_remove(context, args);
+    case CommandId::pause_envelope:
+        co_return co_await handle_pause_envelope(context, args, PauseSwitch::pause);
+    case CommandId::resume_envelope:
+        co_return co_await handle_pause_envelope(context, args, PauseSwitch::resume);
     case CommandId::show_queue:
         co_return co_await handle_show_queue(context, args);
     case CommandId::show_tables:

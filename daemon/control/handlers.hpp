@@ -19,12 +19,29 @@ enum class TraceSwitch { on, off };
 core::Result<nlohmann::json> handle_log_level(RuntimeState& state, core::log::Level level);
 core::Result<nlohmann::json> handle_trace(RuntimeState& state, const nlohmann::json& args, TraceSwitch to);
 core::Result<nlohmann::json> handle_stop(RuntimeState& state, const nlohmann::json& args);
-// pause / resume mda|mta|smtp: holds or releases deliveries or new sessions; what is in
-// progress finishes. Replies with the pauses now in force.
-core::Result<nlohmann::json> handle_pause(RuntimeState& state, const nlohmann::json& args, bool pause);
+// Whether `pause` holds something or `resume` releases it.
+enum class PauseSwitch { pause, resume };
 
-// handlers_queue.cpp: show queue, streamed page by page in constant memory.
+// pause / resume mda|mta|smtp: holds or releases deliveries or new sessions; what is in
+// progress finishes. A pause may carry --reason and --for (a timer resumes it and wakes the
+// scheduler). Replies with the pauses now in force.
+asio::awaitable<core::Result<nlohmann::json>> handle_pause(Context& context, const nlohmann::json& args,
+                                                           PauseSwitch to);
+
+// handlers_queue.cpp: show queue, streamed page by page in constant memory; every queue
+// command selects envelopes with core::queue::Filter (id, all, --sender, ...).
 asio::awaitable<core::Result<nlohmann::json>> handle_show_queue(Context& context, const nlohmann::json& args);
+// show envelope: every field of one envelope; not_found when it is not queued.
+asio::awaitable<core::Result<nlohmann::json>> handle_show_envelope(Context& context, const nlohmann::json& args);
+// show message: the raw message as a stream of base64 parts; not_found when it is not queued.
+asio::awaitable<core::Result<nlohmann::json>> handle_show_message(Context& context, const nlohmann::json& args);
+// schedule, remove, pause envelope, resume envelope: the selected envelopes, through the
+// scheduler; --dry-run streams them as show queue does and changes nothing. A named id that
+// is not queued is not_found; a store error fails the whole operation.
+asio::awaitable<core::Result<nlohmann::json>> handle_schedule(Context& context, const nlohmann::json& args);
+asio::awaitable<core::Result<nlohmann::json>> handle_remove(Context& context, const nlohmann::json& args);
+asio::awaitable<core::Result<nlohmann::json>> handle_pause_envelope(Context& context, const nlohmann::json& args,
+                                                                    PauseSwitch to);
 
 // handlers_table.cpp: show tables (a stream of one item per table), table lookup, update table.
 asio::awaitable<core::Result<nlohmann::json>> handle_show_tables(Context& context, const nlohmann::json& args);

@@ -2,6 +2,7 @@
 // show status, log verbose|brief, trace/untrace, stop.
 #include "daemon/control/handlers.hpp"
 
+#include "core/protocol/args.hpp"
 #include "core/protocol/version.hpp"
 #include "core/util/log.hpp"
 #include "core/util/time.hpp"
@@ -25,6 +26,73 @@ json trace_names(core::SubsystemSet set) {
     return names;
 }
 
+bool& paused_flag(PauseState& paused, const std::string& what) {
+    return what == "mda" ? paused.mda : what == "mta" ? paused.mta : paused.smtp;
+}
+
+PauseDetail& pause_detail(PauseState& paused, const std::string& what) {
+    return what == "mda" ? paused.mda_detail : what == "mta" ? paused.mta_detail : paused.smtp_detail;
+}
+
+// Forgets a pause's reason and end, and disarms its --for timer.
+void reset(PauseDetail& detail) {
+    const auto next_timer = detail.timer + 1;
+    detail = PauseDetail{};
+    detail.timer = next_timer;
+}
+
+json paused_json(const PauseState& paused) {
+    return {{"mda", paused.mda}, {"mta", paused.mta}, {"smtp", paused.smtp}};
+}
+
+// What show status says of each pause in force: why, since and until when.
+json pause_details(const PauseState& paused) {
+    using std::chrono::system_clock;
+    const auto now = system_clock::now();
+    json out = json::object();
+    const std::pair<const char*, std::pair<bool, const PauseDetail*>> all[] = {
+        {"mda", {paused.mda, &paused.mda_detail}},
+        {"mta", {paused.mta, &paused.mta_detail}},
+        {"smtp", {paused.smtp, &paused.smtp_detail}},
+    };
+    for (const auto& [what, entry] : all) {
+        if (!entry.first) {
+            continue;
+        }
+        const auto& d = *entry.second;
+        const bool ends = d.until != system_clock::time_point{};
+        out[what] = {
+            {"reason", d.reason.empty() ? json(nullptr) : json(d.reason)},
+            {"since", d.since == system_clock::time_point{} ? json(nullptr) : json(core::format_rfc3339(d.since))},
+            {"until", ends ? json(core::format_rfc3339(d.until)) : json(nullptr)},
+            {"remaining_seconds",
+             ends ? json(std::max<long long>(
+                        0, std::chrono::duration_cast<std::chrono::seconds>(d.until - now).count()))
+                  : json(nullptr)},
+        };
+    }
+    return out;
+}
+
+// Ends a `pause --for` when its time is up, unless a later pause or resume took over.
+asio::awaitable<void> end_pause_later(RuntimeState& state, std::string what, std::uint64_t timer,
+                                      std::chrono::seconds after) {
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer clock(executor, after);
+    asio::error_code ec;
+    co_await clock.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    auto& detail = pause_detail(state.paused, what);
+    if (ec || detail.timer != timer || !paused_flag(state.paused, what)) {
+        co_return;
+    }
+    paused_flag(state.paused, what) = false;
+    reset(detail);
+    core::log::notice("control", "resume", {{"what", what}, {"reason", "pause --for ended"}});
+    if (state.scheduler) {
+        state.scheduler->wake();
+    }
+}
+
 } // namespace
 
 core::Result<json> handle_show_status(RuntimeState& state, const json&) {
@@ -46,7 +114,8 @@ core::Result<json> handle_show_status(RuntimeState& state, const json&) {
         {"spool", state.spool.string()},
         {"socket", state.socket.string()},
         {"listeners", listeners},
-        {"paused", {{"mda", state.paused.mda}, {"mta", state.paused.mta}, {"smtp", state.paused.smtp}}},
+        {"paused", paused_json(state.paused)},
+        {"pauses", pause_details(state.paused)},
         {"traces", trace_names(core::log::traces())},
         {"log_level", core::log::level() == core::log::Level::debug ? "verbose" : "brief"},
     };
@@ -80,14 +149,33 @@ core::Result<json> handle_trace(RuntimeState&, const json& args, TraceSwitch to)
     return json{{"traces", trace_names(traces)}};
 }
 
-core::Result<json> handle_pause(RuntimeState& state, const json& args, bool pause) {
+asio::awaitable<core::Result<json>> handle_pause(Context& context, const json& args, PauseSwitch to) {
+    auto& state = context.state;
+    const bool pause = to == PauseSwitch::pause;
     const auto what = args.at("what").get<std::string>();  // validated by the dispatcher
-    (what == "mda" ? state.paused.mda : what == "mta" ? state.paused.mta : state.paused.smtp) = pause;
-    core::log::notice("control", pause ? "pause" : "resume", {{"what", what}});
+    paused_flag(state.paused, what) = pause;
+    auto& detail = pause_detail(state.paused, what);
+    // A new pause replaces the reason and end of the one in force; its old timer is disarmed.
+    reset(detail);
+    std::chrono::seconds duration{0};
+    if (pause) {
+        detail.reason = args.value("reason", "");
+        detail.since = std::chrono::system_clock::now();
+        if (args.contains("for")) {
+            // Validated by the dispatcher.
+            duration = std::chrono::seconds(*core::protocol::parse_duration_seconds(args.at("for").get<std::string>()));
+            detail.until = detail.since + duration;
+            auto executor = co_await asio::this_coro::executor;
+            auto ending = end_pause_later(state, what, detail.timer, duration);
+            asio::co_spawn(executor, std::move(ending), asio::detached);
+        }
+    }
+    core::log::notice("control", pause ? "pause" : "resume",
+                      {{"what", what}, {"reason", detail.reason}, {"for", duration.count()}});
     if (!pause && state.scheduler) {
         state.scheduler->wake();
     }
-    return json{{"paused", {{"mda", state.paused.mda}, {"mta", state.paused.mta}, {"smtp", state.paused.smtp}}}};
+    co_return json{{"paused", paused_json(state.paused)}, {"pauses", pause_details(state.paused)}};
 }
 
 core::Result<json> handle_stop(RuntimeState& state, const json&) {
