@@ -30,6 +30,24 @@ if [ $# -eq 0 ]; then
       while read -r -a words; do
         "$0" "$program" "$version" "${words[@]}" || exit 1
       done || exit 1
+    # And for its other names (argv[0]), but for an unknown option of mailq, which sendmail's
+    # mailq options (-Ac, -q...) must not break.
+    names=$(mktemp -d)
+    trap 'rm -rf "$names"' EXIT
+    for name in sendmail mailq newaliases makemap; do
+      ln -s "$(cd "$(dirname "$program")" && pwd)/$(basename "$program")" "$names/$name"
+      help=$("$names/$name" --help 2>/dev/null) || fail "as $name: --help exited non-zero"
+      [ -n "$help" ] || fail "as $name: --help printed nothing on stdout"
+      wide=$(printf '%s\n' "$help" | awk 'length($0) > 80')
+      [ -z "$wide" ] || fail "as $name: --help is wider than 80 columns: $wide"
+      out=$("$names/$name" --version) || fail "as $name: --version exited non-zero"
+      case "$out" in *"$version"*) ;; *) fail "as $name: --version printed '$out', not $version" ;; esac
+      [ "$name" = mailq ] && continue
+      err=$("$names/$name" --no-such-option </dev/null 2>&1 >/dev/null)
+      status=$?
+      [ "$status" -eq 64 ] || fail "as $name: an unknown option exited $status, not 64"
+      [ -n "$err" ] || fail "as $name: an unknown option printed nothing on stderr"
+    done
   fi
 fi
 exit 0
