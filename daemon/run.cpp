@@ -5,6 +5,7 @@
 #include "core/util/log.hpp"
 #include "core/util/paths.hpp"
 #include "core/util/trace.hpp"
+#include "daemon/notify.hpp"
 #include "daemon/options.hpp"
 #include "daemon/server.hpp"
 #include "daemon/submit/offline.hpp"
@@ -194,10 +195,12 @@ int run(int argc, char** argv) {
                                        {"config", state.config_origin}, {"spool", state.spool.string()},
                                        {"socket", state.socket.string()}});
     report_ready(ready_fd);
+    notify_ready();  // systemd's Type=notify: the listeners and the control socket are open
     // What sendmail left in the offline directory while no daemon ran, queued as it serves.
     submit::OfflineQueue offline(state);
     offline.start();
     const int status = server.run();
+    notify_stopping();
     offline.stop();
     return status;
 }
