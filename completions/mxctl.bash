@@ -6,9 +6,11 @@
 # Sets _mxctl_words to the words that may follow the command words $1 ("" first).
 _mxctl_next() {
     case $1 in
-    '') _mxctl_words='show mailq log trace untrace stop pause resume encrypt check-config config table update makemap newaliases sendmail' ;;
-    'show') _mxctl_words='status queue tables' ;;
+    '') _mxctl_words='show monitor mailq log trace untrace stop pause resume schedule remove encrypt check-config config table update makemap newaliases sendmail' ;;
+    'show') _mxctl_words='status stats queue envelope message tables' ;;
     'log') _mxctl_words='verbose brief' ;;
+    'pause') _mxctl_words='envelope' ;;
+    'resume') _mxctl_words='envelope' ;;
     'config') _mxctl_words='migrate' ;;
     'table') _mxctl_words='lookup' ;;
     'update') _mxctl_words='table' ;;
@@ -25,8 +27,24 @@ _mxctl_command() {
         _mxctl_positional=''
         _mxctl_options=''
         ;;
-    'show queue')
+    'show stats')
         _mxctl_positional=''
+        _mxctl_options='--format'
+        ;;
+    'monitor')
+        _mxctl_positional=''
+        _mxctl_options=''
+        ;;
+    'show queue')
+        _mxctl_positional='queue_id'
+        _mxctl_options='--sender --rcpt --domain --older-than --state'
+        ;;
+    'show envelope')
+        _mxctl_positional='queue_id'
+        _mxctl_options=''
+        ;;
+    'show message')
+        _mxctl_positional='queue_id'
         _mxctl_options=''
         ;;
     'mailq')
@@ -42,8 +60,8 @@ _mxctl_command() {
         _mxctl_options=''
         ;;
     'trace')
-        _mxctl_positional='subsystem'
-        _mxctl_options=''
+        _mxctl_positional='subsystem subsystem...'
+        _mxctl_options='--follow --msgid --session'
         ;;
     'untrace')
         _mxctl_positional='subsystem'
@@ -55,11 +73,27 @@ _mxctl_command() {
         ;;
     'pause')
         _mxctl_positional='choice:mda,mta,smtp'
-        _mxctl_options=''
+        _mxctl_options='--reason --for'
+        ;;
+    'pause envelope')
+        _mxctl_positional='queue_id'
+        _mxctl_options='--sender --rcpt --domain --older-than --state --dry-run'
         ;;
     'resume')
         _mxctl_positional='choice:mda,mta,smtp'
         _mxctl_options=''
+        ;;
+    'resume envelope')
+        _mxctl_positional='queue_id'
+        _mxctl_options='--sender --rcpt --domain --older-than --state --dry-run'
+        ;;
+    'schedule')
+        _mxctl_positional='queue_id'
+        _mxctl_options='--sender --rcpt --domain --older-than --state --dry-run'
+        ;;
+    'remove')
+        _mxctl_positional='queue_id'
+        _mxctl_options='--sender --rcpt --domain --older-than --state --dry-run'
         ;;
     'encrypt')
         _mxctl_positional='text'
@@ -105,6 +139,36 @@ _mxctl_command() {
 # for a flag.
 _mxctl_option() {
     case "$1 $2" in
+    'show stats --format') _mxctl_value='choice:text,json,prometheus' ;;
+    'show queue --sender') _mxctl_value='text' ;;
+    'show queue --rcpt') _mxctl_value='text' ;;
+    'show queue --domain') _mxctl_value='text' ;;
+    'show queue --older-than') _mxctl_value='text' ;;
+    'show queue --state') _mxctl_value='choice:pending,inflight,held' ;;
+    'trace --msgid') _mxctl_value='queue_id' ;;
+    'trace --session') _mxctl_value='text' ;;
+    'pause --reason') _mxctl_value='text' ;;
+    'pause --for') _mxctl_value='text' ;;
+    'pause envelope --sender') _mxctl_value='text' ;;
+    'pause envelope --rcpt') _mxctl_value='text' ;;
+    'pause envelope --domain') _mxctl_value='text' ;;
+    'pause envelope --older-than') _mxctl_value='text' ;;
+    'pause envelope --state') _mxctl_value='choice:pending,inflight,held' ;;
+    'resume envelope --sender') _mxctl_value='text' ;;
+    'resume envelope --rcpt') _mxctl_value='text' ;;
+    'resume envelope --domain') _mxctl_value='text' ;;
+    'resume envelope --older-than') _mxctl_value='text' ;;
+    'resume envelope --state') _mxctl_value='choice:pending,inflight,held' ;;
+    'schedule --sender') _mxctl_value='text' ;;
+    'schedule --rcpt') _mxctl_value='text' ;;
+    'schedule --domain') _mxctl_value='text' ;;
+    'schedule --older-than') _mxctl_value='text' ;;
+    'schedule --state') _mxctl_value='choice:pending,inflight,held' ;;
+    'remove --sender') _mxctl_value='text' ;;
+    'remove --rcpt') _mxctl_value='text' ;;
+    'remove --domain') _mxctl_value='text' ;;
+    'remove --older-than') _mxctl_value='text' ;;
+    'remove --state') _mxctl_value='choice:pending,inflight,held' ;;
     'encrypt --scheme') _mxctl_value='choice:yescrypt,bcrypt,sha512' ;;
     'check-config -D' | 'check-config --define') _mxctl_value='text' ;;
     'config migrate -D' | 'config migrate --define') _mxctl_value='text' ;;

@@ -105,7 +105,7 @@ constexpr std::array<std::string_view, 3> k_queue_states{"pending", "inflight", 
 constexpr ArgSpec k_arg_queue_id{"id", ArgType::queue_id, Arity::optional,
                                  "an envelope id, a message id, or all"};
 constexpr ArgSpec k_arg_sender{"--sender", ArgType::string, Arity::optional,
-                               "from this sender (*, ? patterns; @domain; <> the null sender)",
+                               "from this sender (* and ? match; <> is the null sender)",
                                {}, '\0', "ADDRESS"};
 constexpr ArgSpec k_arg_rcpt{"--rcpt", ArgType::string, Arity::optional,
                              "to this recipient, as given or expanded (patterns)", {}, '\0',
@@ -124,7 +124,7 @@ constexpr std::array<ArgSpec, 6> k_args_show_queue{{
 
 constexpr std::array<ArgSpec, 7> k_args_queue_op{{
     k_arg_queue_id, k_arg_sender, k_arg_rcpt, k_arg_domain, k_arg_older_than, k_arg_state,
-    {"--dry-run", ArgType::flag, Arity::optional, "list what it would touch, change nothing", {}, 'n'},
+    {"--dry-run", ArgType::flag, Arity::optional, "list what it would touch, change nothing"},
 }};
 
 constexpr std::array<ArgSpec, 1> k_args_show_envelope{{
