@@ -255,6 +255,13 @@ void render_text(const core::protocol::Command& command, const json& result, std
     case CommandId::stop:
         out << "mxd is stopping\n";
         return;
+    case CommandId::reload:
+        out << "configuration reloaded from " << result.value("config", "") << " (generation "
+            << result.value("generation", 0) << ")\n";
+        for (const auto& note : result.value("notes", json::array())) {
+            out << "  " << note.get<std::string>() << "\n";
+        }
+        return;
     case CommandId::pause:
     case CommandId::resume: {
         std::vector<std::string> held;

@@ -6,7 +6,7 @@
 # Sets _mxctl_words to the words that may follow the command words $1 ("" first).
 _mxctl_next() {
     case $1 in
-    '') _mxctl_words='show monitor mailq log trace untrace stop pause resume schedule remove encrypt check-config config table update makemap newaliases sendmail' ;;
+    '') _mxctl_words='show monitor mailq log trace untrace reload stop pause resume schedule remove encrypt check-config config table update makemap newaliases sendmail' ;;
     'show') _mxctl_words='status stats queue envelope message tables' ;;
     'log') _mxctl_words='verbose brief' ;;
     'pause') _mxctl_words='envelope' ;;
@@ -65,6 +65,10 @@ _mxctl_command() {
         ;;
     'untrace')
         _mxctl_positional='subsystem'
+        _mxctl_options=''
+        ;;
+    'reload')
+        _mxctl_positional=''
         _mxctl_options=''
         ;;
     'stop')

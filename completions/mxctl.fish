@@ -7,7 +7,7 @@
 function __mxctl_next
     switch $argv[1]
         case ''
-            printf '%s\n' show monitor mailq log trace untrace stop pause resume schedule remove encrypt check-config config table update makemap newaliases sendmail
+            printf '%s\n' show monitor mailq log trace untrace reload stop pause resume schedule remove encrypt check-config config table update makemap newaliases sendmail
         case 'show'
             printf '%s\n' status stats queue envelope message tables
         case 'log'
@@ -26,7 +26,7 @@ function __mxctl_next
 end
 
 # Every command.
-set -g __mxctl_commands 'show status' 'show stats' 'monitor' 'show queue' 'show envelope' 'show message' 'mailq' 'log verbose' 'log brief' 'trace' 'untrace' 'stop' 'pause' 'pause envelope' 'resume' 'resume envelope' 'schedule' 'remove' 'encrypt' 'check-config' 'config migrate' 'show tables' 'table lookup' 'update table' 'makemap' 'newaliases' 'sendmail'
+set -g __mxctl_commands 'show status' 'show stats' 'monitor' 'show queue' 'show envelope' 'show message' 'mailq' 'log verbose' 'log brief' 'trace' 'untrace' 'reload' 'stop' 'pause' 'pause envelope' 'resume' 'resume envelope' 'schedule' 'remove' 'encrypt' 'check-config' 'config migrate' 'show tables' 'table lookup' 'update table' 'makemap' 'newaliases' 'sendmail'
 
 # Prints the kind of value that the option $argv[2] of the command $argv[1] takes; fails
 # for a flag.
@@ -226,6 +226,7 @@ complete -c mxctl -n '__mxctl_at \'\'' -a 'mailq' -d 'List the queued messages b
 complete -c mxctl -n '__mxctl_at \'\'' -a 'log' -d 'Subcommands: verbose, brief'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'trace' -d 'Log a subsystem\'s traces, or --follow them here'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'untrace' -d 'Stop logging a subsystem\'s trace lines'
+complete -c mxctl -n '__mxctl_at \'\'' -a 'reload' -d 'Read the configuration again; on any error keep the running one'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'stop' -d 'Stop the daemon'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'pause' -d 'Hold local deliveries, relaying or new SMTP sessions'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'resume' -d 'Release what pause held'

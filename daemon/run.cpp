@@ -5,6 +5,7 @@
 #include "core/util/log.hpp"
 #include "core/util/paths.hpp"
 #include "core/util/trace.hpp"
+#include "daemon/generation.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/options.hpp"
 #include "daemon/server.hpp"
@@ -26,19 +27,6 @@ namespace {
 
 // Exit status of mxd itself, as smtpd(8): 0, or 1 on any failure.
 constexpr int k_exit_failure = 1;
-
-// Resolves `control group` names to gids; an unknown group is a configuration error.
-core::Result<std::vector<gid_t>> group_ids(const std::vector<std::string>& names) {
-    std::vector<gid_t> gids;
-    for (const auto& name : names) {
-        const group* g = ::getgrnam(name.c_str());
-        if (g == nullptr) {
-            return core::fail(core::Errc::config, "control group '" + name + "' does not exist");
-        }
-        gids.push_back(g->gr_gid);
-    }
-    return gids;
-}
 
 // Detaches from the terminal, keeping stderr until the child reports readiness, so that
 // start-up errors still reach the person who started mxd. Returns in the child with the write
@@ -138,6 +126,7 @@ int run(int argc, char** argv) {
     const auto defaults = core::paths::defaults_for(uid, core::paths::process_environment());
 
     RuntimeState state;
+    core::config::Config config;
     core::config::LoadOptions load_options;
     load_options.macros = options.macros;
     std::filesystem::path config_path = options.config_file;
@@ -151,28 +140,30 @@ int run(int argc, char** argv) {
         if (!loaded.ok()) {
             return k_exit_failure;
         }
-        state.config = std::move(*loaded.config);
+        config = std::move(*loaded.config);
         state.config_origin = config_path.string();
     } else {
-        state.config = core::config::builtin_default(defaults);
+        config = core::config::builtin_default(defaults);
         state.config_origin = "built-in default (no " + defaults.config_file.string() + ")";
     }
     if (options.check_only) {
         if (options.verbose > 0) {
-            std::cout << core::config::to_canonical(state.config);
+            std::cout << core::config::to_canonical(config);
         }
         std::cout << "configuration OK\n";
         return 0;
     }
 
-    state.spool = state.config.queue_directory.empty() ? defaults.spool : state.config.queue_directory;
+    state.config_path = config_path;
+    state.load_options = load_options;
+    state.spool = config.queue_directory.empty() ? defaults.spool : config.queue_directory;
     state.socket = options.socket.empty() ? defaults.socket : std::filesystem::path(options.socket);
     state.node = host_name();
     for (const auto& what : options.paused) {
         (what == "mda" ? state.paused.mda : what == "mta" ? state.paused.mta : state.paused.smtp) = true;
     }
-    auto read_gids = group_ids(state.config.control_read_groups);
-    auto admin_gids = group_ids(state.config.control_admin_groups);
+    auto read_gids = group_ids(config.control_read_groups);
+    auto admin_gids = group_ids(config.control_admin_groups);
     for (const auto* gids : {&read_gids, &admin_gids}) {
         if (!*gids) {
             std::cerr << "mxd: " << gids->error().message << "\n";
@@ -181,6 +172,13 @@ int run(int argc, char** argv) {
     }
     state.read_gids = *read_gids;
     state.admin_gids = *admin_gids;
+    // Tables and rules: a table that does not load stops the start, naming it.
+    auto generation = build_generation(std::move(config), state.node, 1);
+    if (!generation) {
+        std::cerr << "mxd: " << generation.error().message << "\n";
+        return k_exit_failure;
+    }
+    state.set_generation(std::move(*generation));
 
     const int ready_fd = options.foreground ? -1 : detach();
     state.pid = ::getpid();

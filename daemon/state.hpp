@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/config/config.hpp"
+#include "core/config/parser.hpp"
 #include "daemon/lookup/tables.hpp"
 
 #include <sys/types.h>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,9 @@ class Resolver;
 }
 namespace mxd::scheduler {
 class Scheduler;
+}
+namespace mxd {
+class Reloader;
 }
 
 // What the running daemon is, as the control handlers see it. Owned by mxd::Server and only
@@ -57,9 +62,37 @@ struct PauseState {
     PauseDetail smtp_detail;
 };
 
-struct RuntimeState {
+// One configuration as the daemon runs it: the file's model, its tables and its compiled rules.
+// `mxctl reload` builds a new one and swaps it in whole; whatever started under an older one (an
+// SMTP session, a delivery, a lookup on a worker thread) holds that one and finishes with it.
+struct Generation {
     core::config::Config config;
+    std::shared_ptr<lookup::Tables> tables;
+    std::shared_ptr<const core::rules::Ruleset> rules;
+    std::string node;          // the host name (for `for local` and qualified addresses)
+    std::uint64_t number = 1;  // 1 at start, one more at each reload
+};
+
+struct RuntimeState {
+    // The generation in force; safe from any thread. Hold the pointer while you use its parts.
+    std::shared_ptr<const Generation> generation() const {
+        std::lock_guard lock(m_generation_mutex);
+        return m_generation;
+    }
+    // Swaps a new generation in (event loop only).
+    void set_generation(std::shared_ptr<const Generation> next) {
+        std::lock_guard lock(m_generation_mutex);
+        m_generation = std::move(next);
+    }
+    // The current generation's parts: on the event loop only, and not kept across a co_await
+    // (a reload may swap the generation there); elsewhere hold generation().
+    const core::config::Config& config() const { return m_generation->config; }
+    lookup::Tables& tables() const { return *m_generation->tables; }
+    const core::rules::Ruleset& rules() const { return *m_generation->rules; }
+
     std::string config_origin;  // the file read, or "built-in default"
+    std::filesystem::path config_path;        // what reload reads again; empty: the built-in default
+    core::config::LoadOptions load_options;   // -D macros, for reload too
     std::filesystem::path spool;
     std::filesystem::path socket;
     std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
@@ -69,12 +102,15 @@ struct RuntimeState {
     std::vector<BoundListener> listeners;
     std::vector<gid_t> read_gids;   // from `control group read`
     std::vector<gid_t> admin_gids;  // from `control group admin`
-    std::unique_ptr<lookup::Tables> tables;  // opened from the configuration at start
     std::shared_ptr<queue::QueueService> queue;  // the spool's store and committer
-    std::shared_ptr<const core::rules::Ruleset> rules;  // the configuration's `match` rules
     std::shared_ptr<const dns::Resolver> resolver;      // every DNS lookup of the daemon
     std::shared_ptr<scheduler::Scheduler> scheduler;    // decides when each envelope is tried
     std::function<void()> request_stop;  // asks the event loop to stop after the current reply
+    Reloader* reloader = nullptr;        // mxctl reload and SIGHUP (the Server)
+
+  private:
+    mutable std::mutex m_generation_mutex;
+    std::shared_ptr<const Generation> m_generation;
 };
 
 } // namespace mxd

@@ -164,7 +164,7 @@ constexpr std::array<ArgSpec, 2> k_args_complete{{
 }};
 
 // { id, words, args, access, reply, runs, summary[, visibility] }
-constexpr std::array<Command, 30> k_commands{{
+constexpr std::array<Command, 31> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
     {CommandId::show_stats, "show stats", k_args_show_stats, Access::read, Reply::single, Runs::daemon,
@@ -190,6 +190,8 @@ constexpr std::array<Command, 30> k_commands{{
      Visibility::hidden},
     {CommandId::untrace, "untrace", k_args_subsystem, Access::admin, Reply::single, Runs::daemon,
      "Stop logging a subsystem's trace lines"},
+    {CommandId::reload, "reload", {}, Access::admin, Reply::single, Runs::daemon,
+     "Read the configuration again; on any error keep the running one"},
     {CommandId::stop, "stop", {}, Access::admin, Reply::single, Runs::daemon,
      "Stop the daemon"},
     {CommandId::pause, "pause", k_args_pause, Access::admin, Reply::single, Runs::daemon,

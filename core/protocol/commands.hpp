@@ -35,7 +35,8 @@ enum class CommandId {
     mailq,
     sendmail,
     submit,
-    complete,    trace_follow,
+    complete,
+    trace_follow,
     monitor,
     show_stats,
     show_envelope,
@@ -44,6 +45,7 @@ enum class CommandId {
     remove,
     pause_envelope,
     resume_envelope,
+    reload,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").

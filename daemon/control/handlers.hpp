@@ -19,6 +19,9 @@ enum class TraceSwitch { on, off };
 core::Result<nlohmann::json> handle_log_level(RuntimeState& state, core::log::Level level);
 core::Result<nlohmann::json> handle_trace(RuntimeState& state, const nlohmann::json& args, TraceSwitch to);
 core::Result<nlohmann::json> handle_stop(RuntimeState& state, const nlohmann::json& args);
+// reload: the configuration read, checked and swapped in (daemon/reload.hpp); its error when
+// it fails (Errc::config with the diagnostics of mxd -n), and the old one keeps running.
+asio::awaitable<core::Result<nlohmann::json>> handle_reload(Context& context, const nlohmann::json& args);
 // Whether `pause` holds something or `resume` releases it.
 enum class PauseSwitch { pause, resume };
 
@@ -58,10 +61,6 @@ asio::awaitable<core::Result<nlohmann::json>> handle_submit(Context& context,
 asio::awaitable<core::Result<nlohmann::json>> handle_mailq(Context& context,
                                                            const nlohmann::json& args);
 
-// handlers_complete.cpp: __complete, the queue ids (msgids, then evpids) or table names that
-// start with a prefix, at most 100 of each kind, for shell completion. A store error fails it.
-asio::awaitable<core::Result<nlohmann::json>> handle_complete(Context& context, const nlohmann::json& args);
-
 // handlers_observe.cpp: trace --follow (trace.follow), a stream of the trace lines of some
 // subsystems, optionally of one message or session, until the client closes; it turns
 // nothing on for the log. monitor: a stream of one item of counters a second, until the
@@ -70,5 +69,9 @@ asio::awaitable<core::Result<nlohmann::json>> handle_complete(Context& context, 
 asio::awaitable<core::Result<nlohmann::json>> handle_trace_follow(Context& context, const nlohmann::json& args);
 asio::awaitable<core::Result<nlohmann::json>> handle_monitor(Context& context, const nlohmann::json& args);
 asio::awaitable<core::Result<nlohmann::json>> handle_show_stats(Context& context, const nlohmann::json& args);
+
+// handlers_complete.cpp: __complete, the queue ids (msgids, then evpids) or table names that
+// start with a prefix, at most 100 of each kind, for shell completion. A store error fails it.
+asio::awaitable<core::Result<nlohmann::json>> handle_complete(Context& context, const nlohmann::json& args);
 
 } // namespace mxd::control

@@ -22,7 +22,7 @@ asio::awaitable<core::Result<json>> handle_complete(Context& context, const json
     const auto prefix = core::to_lower(args.value("prefix", ""));
     json values = json::array();
     if (kind == "table") {
-        auto& tables = *context.state.tables;
+        auto& tables = context.state.tables();
         for (const auto& info : tables.list()) {
             if (info.name.starts_with(prefix)) {
                 values.push_back(info.name);

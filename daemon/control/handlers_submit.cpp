@@ -12,7 +12,7 @@ using nlohmann::json;
 
 asio::awaitable<core::Result<json>> handle_submit(Context& context, const json& args) {
     auto& pending = context.connection.submit_data;
-    const auto max_size = static_cast<std::size_t>(context.state.config.smtp.max_message_size);
+    const auto max_size = static_cast<std::size_t>(context.state.config().smtp.max_message_size);
     const bool more = args.value("more", false);
     const bool dry_run = args.value("dry_run", false);
     if (args.contains("data")) {

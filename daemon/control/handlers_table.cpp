@@ -24,7 +24,8 @@ json uses_of(const std::vector<core::table::Service>& uses) {
 } // namespace
 
 asio::awaitable<core::Result<json>> handle_show_tables(Context& context, const json&) {
-    auto& tables = *context.state.tables;
+    const auto gen = context.state.generation(); // held across the worker hop, whatever a reload does
+    auto& tables = *gen->tables;
     // Counting a large db reads it, so the rows are made on a worker thread.
     auto work = [&tables] {
         std::vector<json> out;
@@ -54,7 +55,8 @@ asio::awaitable<core::Result<json>> handle_table_lookup(Context& context, const 
     const auto name = args.at("table").get<std::string>();
     const auto key = args.at("key").get<std::string>();
     const auto service = args.value("service", "");
-    auto& tables = *context.state.tables;
+    const auto gen = context.state.generation(); // held across the worker hop, whatever a reload does
+    auto& tables = *gen->tables;
     // A named lambda, never a temporary inside co_await: g++ 12 destroys such temporaries twice.
     auto work = [&tables, name, key, service]() -> core::Result<std::optional<core::table::Match>> {
         const auto table = tables.get(name);
@@ -88,7 +90,8 @@ asio::awaitable<core::Result<json>> handle_table_lookup(Context& context, const 
 
 asio::awaitable<core::Result<json>> handle_update_table(Context& context, const json& args) {
     const auto name = args.at("table").get<std::string>();
-    auto& tables = *context.state.tables;
+    const auto gen = context.state.generation(); // held across the worker hop, whatever a reload does
+    auto& tables = *gen->tables;
     auto work = [&tables, name] { return tables.update(name); };
     auto updated = co_await context.workers.run(std::move(work));
     if (!updated) {

@@ -43,17 +43,17 @@ core::Result<std::optional<std::string>> read_forward(const std::string& home, u
 
 } // namespace
 
-core::Result<core::expand::Expansion> expand_recipient(const RuntimeState& state,
+core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
                                                        const core::rules::Facts& facts,
                                                        const core::config::Action& action,
                                                        const std::string& address) {
-    auto& tables = *state.tables;
+    auto& tables = *gen.tables;
     core::rules::TableResolver resolve = [&tables](const std::string& name) {
         return tables.get(name);
     };
-    const auto& rules = *state.rules;
+    const auto& rules = *gen.rules;
     core::expand::Context context{
-        state.config, resolve, read_forward, read_optional,
+        gen.config, resolve, read_forward, read_optional,
         [&](const std::string& next) -> core::Result<const core::config::Action*> {
             auto f = facts;
             f.rcpt_to = next;
@@ -61,12 +61,12 @@ core::Result<core::expand::Expansion> expand_recipient(const RuntimeState& state
             if (!m || rules.rule(*m).reject) {
                 return static_cast<const core::config::Action*>(nullptr);
             }
-            return state.config.find_action(rules.rule(*m).action);
+            return gen.config.find_action(rules.rule(*m).action);
         }};
     return core::expand::expand(context, action, address);
 }
 
-std::vector<Destination> destinations_of(const RuntimeState& state,
+std::vector<Destination> destinations_of(const Generation& gen,
                                          const core::expand::Expansion& expansion,
                                          const std::string& default_action) {
     std::vector<Destination> out;
@@ -94,7 +94,7 @@ std::vector<Destination> destinations_of(const RuntimeState& state,
         if (d.run_as) {
             dest.run_as = d.run_as->name;
         }
-        const auto* action = state.config.find_action(dest.action);
+        const auto* action = gen.config.find_action(dest.action);
         dest.type = action != nullptr && action->method == core::config::Action::Method::relay
                         ? core::queue::DeliveryType::mta
                         : core::queue::DeliveryType::mda;
@@ -103,41 +103,41 @@ std::vector<Destination> destinations_of(const RuntimeState& state,
     return out;
 }
 
-core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
+core::Result<std::vector<Destination>> route_local(const Generation& gen,
                                                    const std::string& address) {
-    return route_local(state, address, LocalOrigin{});
+    return route_local(gen, address, LocalOrigin{});
 }
 
 core::Result<std::vector<Destination>>
-route_local(const RuntimeState& state, const std::string& address, const LocalOrigin& origin) {
+route_local(const Generation& gen, const std::string& address, const LocalOrigin& origin) {
     core::rules::Facts facts;
     facts.local_socket = true;
     facts.rcpt_to = address;
     facts.tag = origin.tag;
     facts.mail_from = origin.sender;
-    facts.local_names = {core::to_lower(state.node), "localhost", "localhost.localdomain"};
-    for (const auto& l : state.config.listeners) {
+    facts.local_names = {core::to_lower(gen.node), "localhost", "localhost.localdomain"};
+    for (const auto& l : gen.config.listeners) {
         if (!l.hostname.empty()) {
             facts.local_names.insert(core::to_lower(l.hostname));
         }
     }
-    auto& tables = *state.tables;
+    auto& tables = *gen.tables;
     MXD_TRY_ASSIGN(
         const auto matched,
-        state.rules->match(facts, [&tables](const std::string& name) { return tables.get(name); }));
-    if (!matched || state.rules->rule(*matched).reject) {
+        gen.rules->match(facts, [&tables](const std::string& name) { return tables.get(name); }));
+    if (!matched || gen.rules->rule(*matched).reject) {
         return core::fail(core::Errc::not_found, "no rule accepts " + address);
     }
-    const auto& action_name = state.rules->rule(*matched).action;
-    const auto* action = state.config.find_action(action_name);
+    const auto& action_name = gen.rules->rule(*matched).action;
+    const auto* action = gen.config.find_action(action_name);
     if (action == nullptr) {
         return core::fail(core::Errc::not_found, "no action " + action_name);
     }
-    MXD_TRY_ASSIGN(const auto expansion, expand_recipient(state, facts, *action, address));
+    MXD_TRY_ASSIGN(const auto expansion, expand_recipient(gen, facts, *action, address));
     if (const auto* error = expansion.first_error()) {
         return core::fail(core::Errc::not_found, error->text);
     }
-    return destinations_of(state, expansion, action_name);
+    return destinations_of(gen, expansion, action_name);
 }
 
 } // namespace mxd::lookup

@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace mxd {
-struct RuntimeState;
+struct Generation;
 }
 
 // Routing a recipient (OpenSMTPD's lka): the rules choose an action, expansion turns the
@@ -28,7 +28,7 @@ struct Destination {
 
 // Expands `address` with `action` (chosen by the rules for `facts`); addresses that expansion
 // produces go through the rules again with the same facts. Errors as core::expand::expand().
-core::Result<core::expand::Expansion> expand_recipient(const RuntimeState& state,
+core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
                                                        const core::rules::Facts& facts,
                                                        const core::config::Action& action,
                                                        const std::string& address);
@@ -36,7 +36,7 @@ core::Result<core::expand::Expansion> expand_recipient(const RuntimeState& state
 // The destinations of an expansion; deliveries without an action of their own use
 // `default_action`. Kind::error deliveries are left out (the caller refuses the recipient
 // with Expansion::first_error() before it gets here).
-std::vector<Destination> destinations_of(const RuntimeState& state,
+std::vector<Destination> destinations_of(const Generation& gen,
                                          const core::expand::Expansion& expansion,
                                          const std::string& default_action);
 
@@ -49,9 +49,9 @@ struct LocalOrigin {
 
 // Routes `address` as mail from this machine (a bounce, a local submission): the rules with
 // `from local` facts, then expansion. Errc::not_found when the rules refuse it.
-core::Result<std::vector<Destination>> route_local(const RuntimeState& state,
+core::Result<std::vector<Destination>> route_local(const Generation& gen,
                                                    const std::string& address);
 core::Result<std::vector<Destination>>
-route_local(const RuntimeState& state, const std::string& address, const LocalOrigin& origin);
+route_local(const Generation& gen, const std::string& address, const LocalOrigin& origin);
 
 } // namespace mxd::lookup

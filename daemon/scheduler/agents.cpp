@@ -167,11 +167,11 @@ asio::awaitable<Outcome> send_one(std::vector<mta::Endpoint> endpoints, mta::Opt
 
 // The credentials of `label` in the action's auth table, when both are given.
 core::Result<std::optional<core::mta::Credentials>>
-credentials_for(RuntimeState& state, const core::config::Action& action, const std::string& label) {
+credentials_for(const Generation& gen, const core::config::Action& action, const std::string& label) {
     if (action.relay_auth_table.empty() || label.empty()) {
         return std::optional<core::mta::Credentials>{};
     }
-    auto table = state.tables->get(action.relay_auth_table);
+    auto table = gen.tables->get(action.relay_auth_table);
     if (!table) {
         return core::fail(core::Errc::not_found, "no table " + action.relay_auth_table);
     }
@@ -185,11 +185,19 @@ credentials_for(RuntimeState& state, const core::config::Action& action, const s
     return std::optional<core::mta::Credentials>{std::move(creds)};
 }
 
+// The error of an envelope whose action a reload took away; it waits for the action to return.
+Outcome missing_action(const Envelope& e) {
+    return temporary("451 4.3.0 action '" + e.action + "' " + std::string(k_missing_action) +
+                     " (removed by a reload): the envelope waits for it, or for mxctl remove");
+}
+
 asio::awaitable<Outcome> relay(RuntimeState& state, Envelope e,
                                std::shared_ptr<const std::string> body) {
-    const auto* action = state.config.find_action(e.action);
+    // The configuration of this attempt, whatever a reload does meanwhile.
+    const auto gen = state.generation();
+    const auto* action = gen->config.find_action(e.action);
     if (action == nullptr) {
-        co_return temporary("451 4.3.0 action '" + e.action + "' is not in the configuration");
+        co_return missing_action(e);
     }
     const bool via_host = !action->host.empty() && !action->host_is_table;
     auto url = via_host ? core::mta::parse_relay_url(action->host)
@@ -198,14 +206,14 @@ asio::awaitable<Outcome> relay(RuntimeState& state, Envelope e,
         co_return temporary("451 4.3.5 bad relay host: " + url.error().message);
     }
     // The action's TLS, helo, ca and pki, as the relay client reads them.
-    auto configured = mta::options_for(state.config, *action, *url);
+    auto configured = mta::options_for(gen->config, *action, *url);
     if (!configured) {
         co_return temporary("451 4.3.5 relay options: " + configured.error().message);
     }
     mta::Options options = std::move(*configured);
     std::vector<mta::Endpoint> endpoints;
     if (via_host) {
-        auto creds = credentials_for(state, *action, url->label);
+        auto creds = credentials_for(*gen, *action, url->label);
         if (!creds) {
             co_return temporary("451 4.7.0 " + creds.error().message);
         }
@@ -260,9 +268,9 @@ asio::awaitable<Outcome> lmtp(RuntimeState& state, const core::config::Action& a
 
 // A user of the action's userbase (<getpwnam> by default). Errc::not_found when unknown.
 core::Result<core::expand::LocalUser>
-find_user(RuntimeState& state, const core::config::Action& action, const std::string& name) {
+find_user(const Generation& gen, const core::config::Action& action, const std::string& name) {
     auto table = action.userbase_table.empty() ? core::table::make_getpwnam_table()
-                                               : state.tables->get(action.userbase_table);
+                                               : gen.tables->get(action.userbase_table);
     if (!table) {
         return core::fail(core::Errc::not_found, "no table " + action.userbase_table);
     }
@@ -296,14 +304,14 @@ core::Result<core::expand::LocalUser> system_user(const std::string& name) {
 
 // What a local envelope asks of the MDA: its method, target and users. Blocking (NSS).
 core::Result<mda::DeliveryRequest>
-local_request(RuntimeState& state, const core::config::Action& action, const Envelope& e) {
+local_request(const Generation& gen, const core::config::Action& action, const Envelope& e) {
     using Method = mda::DeliveryRequest::Method;
     mda::DeliveryRequest request;
     request.sender = e.sender;
     request.rcpt = e.rcpt;
     request.dest = e.dest;
     const std::string local_part = e.rcpt.substr(0, e.rcpt.rfind('@'));
-    if (const auto tag = local_part.find(state.config.smtp.sub_addr_delim);
+    if (const auto tag = local_part.find(gen.config.smtp.sub_addr_delim);
         tag != std::string::npos) {
         request.subaddress = local_part.substr(tag + 1);
     }
@@ -324,7 +332,7 @@ local_request(RuntimeState& state, const core::config::Action& action, const Env
         request.target = command ? e.dest.substr(1) : e.dest;
         return request;
     }
-    MXD_TRY_ASSIGN(request.user, find_user(state, action, e.dest));
+    MXD_TRY_ASSIGN(request.user, find_user(gen, action, e.dest));
     if (!action.user.empty()) {
         MXD_TRY_ASSIGN(auto as, system_user(action.user));
         request.run_as = std::move(as);
@@ -352,16 +360,18 @@ local_request(RuntimeState& state, const core::config::Action& action, const Env
 
 asio::awaitable<Outcome> local(RuntimeState& state, Workers& workers, mda::Spawner& spawner,
                                Envelope e, std::shared_ptr<const std::string> body) {
-    const auto* action = state.config.find_action(e.action);
+    // The configuration of this attempt, whatever a reload does meanwhile.
+    const auto gen = state.generation();
+    const auto* action = gen->config.find_action(e.action);
     if (action == nullptr) {
-        co_return temporary("451 4.3.0 action '" + e.action + "' is not in the configuration");
+        co_return missing_action(e);
     }
     if (action->method == core::config::Action::Method::lmtp && !e.dest.starts_with("|") &&
         !e.dest.starts_with("/")) {
         auto delivery = lmtp(state, *action, std::move(e), std::move(body));
         co_return co_await std::move(delivery);
     }
-    auto prepare = [&state, action, e] { return local_request(state, *action, e); };
+    auto prepare = [gen, action, e] { return local_request(*gen, *action, e); };
     auto request = co_await workers.run(std::move(prepare));
     if (!request) {
         // An unknown user is for good; anything else (NSS, tables) may pass.
@@ -395,7 +405,7 @@ Deliver make_relay_agent(RuntimeState& state) {
 
 core::Result<Deliver> make_local_agent(RuntimeState& state, Workers& workers) {
     mda::SpawnerOptions options;
-    options.subaddress_delimiter = state.config.smtp.sub_addr_delim;
+    options.subaddress_delimiter = state.config().smtp.sub_addr_delim;
     MXD_TRY_ASSIGN(auto opened, mda::Spawner::open(workers, options));
     auto spawner = std::make_shared<mda::Spawner>(std::move(opened));
     return Deliver([&state, &workers,
@@ -408,7 +418,9 @@ core::Result<Deliver> make_local_agent(RuntimeState& state, Workers& workers) {
 RouteBounce make_bounce_router(RuntimeState& state) {
     return [&state](const core::queue::NewMessage& bounce,
                     const std::string& recipient) -> core::Result<std::vector<Envelope>> {
-        MXD_TRY_ASSIGN(const auto destinations, lookup::route_local(state, recipient));
+        // On a worker thread: the generation is taken once and held for the whole routing.
+        const auto gen = state.generation();
+        MXD_TRY_ASSIGN(const auto destinations, lookup::route_local(*gen, recipient));
         std::vector<Envelope> out;
         for (const auto& d : destinations) {
             Envelope e;
@@ -422,9 +434,9 @@ RouteBounce make_bounce_router(RuntimeState& state) {
             e.run_as = d.run_as;
             e.src = "local";
             e.created = bounce.created;
-            const auto* action = state.config.find_action(d.action);
+            const auto* action = gen->config.find_action(d.action);
             e.expires = bounce.created +
-                        (action != nullptr && action->ttl ? *action->ttl : state.config.queue.ttl);
+                        (action != nullptr && action->ttl ? *action->ttl : gen->config.queue.ttl);
             e.next_try = bounce.created;
             out.push_back(std::move(e));
         }

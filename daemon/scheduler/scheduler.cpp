@@ -222,6 +222,24 @@ asio::awaitable<void> Scheduler::loop() {
     }
 }
 
+void Scheduler::reconfigure(const core::config::Config& config) {
+    m_settings.warn_intervals = config.bounce_warn_intervals;
+    if (config.queue.backoff) {
+        m_settings.backoff_base = std::chrono::seconds(*config.queue.backoff);
+    }
+    std::vector<EvpId> returned;
+    for (const auto& [id, entry] : m_entries) {
+        if (entry.where == Where::due && entry.envelope.last_error.find(k_missing_action) != std::string::npos &&
+            config.find_action(entry.envelope.action) != nullptr) {
+            returned.push_back(id);
+        }
+    }
+    if (!returned.empty()) {
+        core::log::info("scheduler", "actions-back", {{"envelopes", returned.size()}});
+        schedule(returned);
+    }
+}
+
 Touched Scheduler::schedule(const std::vector<EvpId>& ids) {
     Touched touched;
     const auto now = now_seconds();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 #pragma once
 
+#include "core/config/config.hpp"
 #include "core/queue/envelope.hpp"
 #include "core/queue/store.hpp"
 
@@ -16,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mxd {
@@ -29,6 +31,10 @@ class Workers;
 // An envelope leaves the queue only in the same transaction that records its delivery or
 // queues its bounce (DESIGN "Delivery rule").
 namespace mxd::scheduler {
+
+// The words of the temporary error of an envelope whose action the configuration no longer has
+// (after a reload): it waits, and reconfigure() makes it due when the action is back.
+inline constexpr std::string_view k_missing_action = "is not in the configuration";
 
 // What became of one delivery attempt.
 struct Outcome {
@@ -79,6 +85,11 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
 
     // Wakes the scheduler (after a resume of mda or mta). On the event loop.
     void wake();
+
+    // Takes a reloaded configuration's `queue backoff` and `bounce warn-interval`, and makes due
+    // now the envelopes that waited for an action the old configuration lacked and the new one
+    // has. On the event loop.
+    void reconfigure(const core::config::Config& config);
 
     // The queue operations of mxctl; on the event loop.
     // Makes the envelopes due now (held ones stay held). In memory, as smtpctl schedule.

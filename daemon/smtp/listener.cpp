@@ -147,16 +147,46 @@ core::Result<std::vector<std::string>> listen_addresses(const core::config::List
     return out;
 }
 
+core::Result<std::vector<std::shared_ptr<ServerTls>>> load_tls(const core::config::Config& config) {
+    std::vector<std::shared_ptr<ServerTls>> out(config.listeners.size());
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        const auto& listener = config.listeners[i];
+        if (listener.kind == core::config::Listener::Kind::inet &&
+            listener.tls != core::config::Listener::Tls::none) {
+            MXD_TRY_ASSIGN(out[i], ServerTls::create(config, listener));
+        }
+    }
+    return out;
+}
+
 struct Listeners::Impl : std::enable_shared_from_this<Listeners::Impl> {
     explicit Impl(asio::io_context& io_) : io(io_) {}
-    asio::io_context& io;
-    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-    std::vector<core::config::Listener> configs; // the statement of each acceptor
-    std::vector<std::shared_ptr<ServerTls>> tls; // its TLS context, or null
-    std::shared_ptr<SessionCounter> sessions = std::make_shared<SessionCounter>();
 
-    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor,
-                                      std::shared_ptr<const SessionEnvironment> env);
+    // One bound address of a `listen on` statement.
+    struct Socket {
+        explicit Socket(asio::io_context& io) : acceptor(io) {}
+        tcp::acceptor acceptor;
+        std::string address;           // as bound: "127.0.0.1", "::1"
+        std::uint16_t configured_port; // the statement's port (0: any), which reload matches on
+        std::size_t statement = 0;     // index in the generation's listeners
+        std::shared_ptr<const SessionEnvironment> env; // what its next session gets
+    };
+
+    asio::io_context& io;
+    std::vector<std::shared_ptr<Socket>> sockets;
+    std::shared_ptr<const Generation> generation;
+    std::vector<std::shared_ptr<ServerTls>> tls; // by statement of `generation`
+    std::shared_ptr<SessionCounter> sessions = std::make_shared<SessionCounter>();
+    RuntimeState* state = nullptr; // set by start()
+    Workers* workers = nullptr;
+
+    // Binds the statements of `gen`, reusing the sockets of `keep` whose address and port match.
+    core::Result<std::vector<std::shared_ptr<Socket>>>
+    bind_all(const Generation& gen, std::vector<std::shared_ptr<Socket>>& keep);
+    // What every session of `socket` shares under the current generation.
+    std::shared_ptr<const SessionEnvironment> environment_for(const Socket& socket) const;
+    std::vector<BoundListener> bound() const;
+    asio::awaitable<void> accept_loop(std::shared_ptr<Socket> socket);
 };
 
 Listeners::Listeners(asio::io_context& io) : m_impl(std::make_shared<Impl>(io)) {}
@@ -164,29 +194,43 @@ Listeners::~Listeners() {
     close();
 }
 
-core::Result<std::vector<BoundListener>>
-Listeners::open(const std::vector<core::config::Listener>& listeners) {
-    std::vector<BoundListener> bound;
-    for (const auto& listener : listeners) {
+core::Result<std::vector<std::shared_ptr<Listeners::Impl::Socket>>>
+Listeners::Impl::bind_all(const Generation& gen, std::vector<std::shared_ptr<Socket>>& keep) {
+    std::vector<std::shared_ptr<Socket>> out;
+    const auto& listeners = gen.config.listeners;
+    for (std::size_t index = 0; index < listeners.size(); ++index) {
+        const auto& listener = listeners[index];
         if (listener.kind != core::config::Listener::Kind::inet) {
             continue; // `listen on socket` is served with local submission
         }
         MXD_TRY_ASSIGN(const auto addresses, listen_addresses(listener));
         for (const auto& text : addresses) {
+            const auto kept = std::find_if(keep.begin(), keep.end(), [&](const auto& k) {
+                return k && k->address == text && k->configured_port == listener.port;
+            });
+            if (kept != keep.end()) {
+                (*kept)->statement = index;
+                out.push_back(std::move(*kept));
+                continue;
+            }
             const auto address = asio::ip::make_address(text);
-            auto acceptor = std::make_unique<tcp::acceptor>(m_impl->io);
+            auto socket = std::make_shared<Socket>(io);
+            socket->address = text;
+            socket->configured_port = listener.port;
+            socket->statement = index;
+            auto& acceptor = socket->acceptor;
             const tcp::endpoint endpoint(address, listener.port);
             asio::error_code ec;
-            acceptor->open(endpoint.protocol(), ec);
+            acceptor.open(endpoint.protocol(), ec);
             if (!ec) {
-                acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+                acceptor.set_option(asio::socket_base::reuse_address(true), ec);
                 if (address.is_v6()) {
-                    acceptor->set_option(asio::ip::v6_only(true), ec);
+                    acceptor.set_option(asio::ip::v6_only(true), ec);
                 }
-                acceptor->bind(endpoint, ec);
+                acceptor.bind(endpoint, ec);
             }
             if (!ec) {
-                acceptor->listen(asio::socket_base::max_listen_connections, ec);
+                acceptor.listen(asio::socket_base::max_listen_connections, ec);
             }
             if (ec) {
                 // `localhost` on a host without IPv6 (some containers): skip its ::1.
@@ -201,57 +245,104 @@ Listeners::open(const std::vector<core::config::Listener>& listeners) {
                                                 std::to_string(listener.port) + ": " +
                                                 ec.message());
             }
-            bound.push_back({text, acceptor->local_endpoint().port(), "smtp"});
-            m_impl->acceptors.push_back(std::move(acceptor));
-            m_impl->configs.push_back(listener);
+            out.push_back(std::move(socket));
         }
     }
-    return bound;
+    return out;
 }
 
-core::Result<void> Listeners::load_tls(const core::config::Config& config) {
-    m_impl->tls.assign(m_impl->configs.size(), nullptr);
-    for (std::size_t i = 0; i < m_impl->configs.size(); ++i) {
-        if (m_impl->configs[i].tls != core::config::Listener::Tls::none) {
-            MXD_TRY_ASSIGN(m_impl->tls[i], ServerTls::create(config, m_impl->configs[i]));
-        }
+std::vector<BoundListener> Listeners::Impl::bound() const {
+    std::vector<BoundListener> out;
+    for (const auto& s : sockets) {
+        asio::error_code ec;
+        const auto endpoint = s->acceptor.local_endpoint(ec);
+        out.push_back({s->address, ec ? s->configured_port : endpoint.port(), "smtp"});
     }
-    return {};
+    return out;
 }
 
-void Listeners::start(RuntimeState& state, Workers& workers) {
+std::shared_ptr<const SessionEnvironment> Listeners::Impl::environment_for(const Socket& socket) const {
+    const auto& config = generation->config.listeners[socket.statement];
     // `for local` matches the machine's names: its host name, localhost, and the names the
     // listeners announce.
-    std::set<std::string> local_names{core::to_lower(state.node), "localhost",
+    std::set<std::string> local_names{core::to_lower(generation->node), "localhost",
                                       "localhost.localdomain"};
-    for (const auto& c : m_impl->configs) {
+    for (const auto& c : generation->config.listeners) {
         if (!c.hostname.empty()) {
             local_names.insert(core::to_lower(c.hostname));
         }
     }
-    for (std::size_t i = 0; i < m_impl->acceptors.size(); ++i) {
-        const auto& config = m_impl->configs[i];
-        auto env = std::make_shared<const SessionEnvironment>(SessionEnvironment{
-            state, config, state.rules, config.hostname.empty() ? state.node : config.hostname,
-            local_names, i < m_impl->tls.size() ? m_impl->tls[i] : nullptr, workers});
-        asio::co_spawn(m_impl->io, m_impl->accept_loop(*m_impl->acceptors[i], std::move(env)),
-                       asio::detached);
+    return std::make_shared<const SessionEnvironment>(SessionEnvironment{
+        *state, generation, config, config.hostname.empty() ? generation->node : config.hostname,
+        std::move(local_names), socket.statement < tls.size() ? tls[socket.statement] : nullptr,
+        *workers});
+}
+
+core::Result<std::vector<BoundListener>>
+Listeners::open(std::shared_ptr<const Generation> generation,
+                std::vector<std::shared_ptr<ServerTls>> tls) {
+    std::vector<std::shared_ptr<Impl::Socket>> none;
+    MXD_TRY_ASSIGN(m_impl->sockets, m_impl->bind_all(*generation, none));
+    m_impl->generation = std::move(generation);
+    m_impl->tls = std::move(tls);
+    return m_impl->bound();
+}
+
+void Listeners::start(RuntimeState& state, Workers& workers) {
+    m_impl->state = &state;
+    m_impl->workers = &workers;
+    for (auto& socket : m_impl->sockets) {
+        socket->env = m_impl->environment_for(*socket);
+        asio::co_spawn(m_impl->io, m_impl->accept_loop(socket), asio::detached);
     }
+}
+
+core::Result<std::vector<BoundListener>>
+Listeners::reload(std::shared_ptr<const Generation> generation,
+                  std::vector<std::shared_ptr<ServerTls>> tls) {
+    auto& impl = *m_impl;
+    auto keep = impl.sockets;
+    auto next = impl.bind_all(*generation, keep);
+    if (!next) {
+        // The sockets bound for this attempt closed when bind_all failed; the old ones serve on
+        // (a kept socket's statement index is set again by the next bind_all that uses it).
+        return core::fail(std::move(next).error());
+    }
+    // What was not kept closes; its accept loop ends and its sessions finish on their own.
+    for (auto& old : keep) {
+        if (old) {
+            asio::error_code ignored;
+            static_cast<void>(old->acceptor.close(ignored));
+            core::log::info("smtp", "listener-closed", {{"address", old->address}, {"port", old->configured_port}});
+        }
+    }
+    impl.generation = std::move(generation);
+    impl.tls = std::move(tls);
+    impl.sockets = std::move(*next);
+    for (auto& socket : impl.sockets) {
+        const bool started = socket->env != nullptr;
+        socket->env = impl.environment_for(*socket);
+        if (!started) {
+            core::log::info("smtp", "listener-opened", {{"address", socket->address}, {"port", socket->configured_port}});
+            asio::co_spawn(impl.io, impl.accept_loop(socket), asio::detached);
+        }
+    }
+    return impl.bound();
 }
 
 void Listeners::close() {
     asio::error_code ignored;
-    for (auto& acceptor : m_impl->acceptors) {
-        static_cast<void>(acceptor->close(ignored));
+    for (auto& socket : m_impl->sockets) {
+        static_cast<void>(socket->acceptor.close(ignored));
     }
 }
 
-asio::awaitable<void> Listeners::Impl::accept_loop(tcp::acceptor& acceptor,
-                                                   std::shared_ptr<const SessionEnvironment> env) {
+asio::awaitable<void> Listeners::Impl::accept_loop(std::shared_ptr<Socket> socket) {
     auto self = shared_from_this();
+    auto& acceptor = socket->acceptor;
     for (;;) {
         asio::error_code ec;
-        auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        auto client_socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
             co_return;
         }
@@ -262,18 +353,21 @@ asio::awaitable<void> Listeners::Impl::accept_loop(tcp::acceptor& acceptor,
             co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
         }
+        // The environment of the generation in force now: a reload changes it for the next
+        // session, never for one that runs.
+        auto env = socket->env;
         asio::error_code peer_error;
-        const auto peer = socket.remote_endpoint(peer_error);
+        const auto peer = client_socket.remote_endpoint(peer_error);
         const std::string client = peer_error ? std::string("unknown") : peer.address().to_string();
-        const auto& limits = env->state.config.smtp;
+        const auto& limits = env->generation->config.smtp;
         auto slot = sessions->admit(client, limits.max_sessions, limits.max_sessions_per_client);
         if (!slot) {
             core::log::info("smtp", "session-refused",
                             {{"address", client}, {"reason", "too many sessions"}});
-            refuse_busy(socket, env->hostname);
+            refuse_busy(client_socket, env->hostname);
             continue;
         }
-        asio::co_spawn(io, serve(std::move(socket), env, std::move(*slot)), asio::detached);
+        asio::co_spawn(io, serve(std::move(client_socket), std::move(env), std::move(*slot)), asio::detached);
     }
 }
 

@@ -24,6 +24,12 @@ namespace mxd::smtp {
 // name that is none of these.
 core::Result<std::vector<std::string>> listen_addresses(const core::config::Listener& listener);
 
+class ServerTls;
+
+// The TLS context of each `listen on` statement of `config` that needs one (null for the
+// others), in statement order. Blocking (reads certificates); fails naming the file.
+core::Result<std::vector<std::shared_ptr<ServerTls>>> load_tls(const core::config::Config& config);
+
 class Listeners {
 public:
     explicit Listeners(asio::io_context& io);
@@ -31,15 +37,21 @@ public:
     Listeners(const Listeners&) = delete;
     Listeners& operator=(const Listeners&) = delete;
 
-    // Binds every inet listener (port 0 gets a free port). Fails with the first address that
-    // cannot be bound; an IPv6 address of `localhost` on a host without IPv6 is skipped.
-    core::Result<std::vector<BoundListener>> open(const std::vector<core::config::Listener>& listeners);
+    // Binds every inet listener of `generation` (port 0 gets a free port) with its TLS context
+    // (from load_tls). Fails with the first address that cannot be bound; an IPv6 address of
+    // `localhost` on a host without IPv6 is skipped.
+    core::Result<std::vector<BoundListener>> open(std::shared_ptr<const Generation> generation,
+                                                  std::vector<std::shared_ptr<ServerTls>> tls);
 
-    // Loads the TLS certificates of the listeners that need them; fails naming the file.
-    core::Result<void> load_tls(const core::config::Config& config);
-
-    // Starts accepting; each client gets an SMTP session under `state`'s configuration.
+    // Starts accepting; each client gets an SMTP session under the generation of open().
     void start(RuntimeState& state, Workers& workers);
+
+    // Moves to a reloaded configuration: a socket whose address and port are still configured
+    // stays open and its next sessions run under `generation`; the others close (their
+    // sessions finish under the old one); new ones are bound and started. On a bind failure
+    // nothing changes and the error is returned. Event loop only, after start().
+    core::Result<std::vector<BoundListener>> reload(std::shared_ptr<const Generation> generation,
+                                                    std::vector<std::shared_ptr<ServerTls>> tls);
 
     // Closes every listening socket.
     void close();

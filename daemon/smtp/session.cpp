@@ -200,7 +200,7 @@ asio::awaitable<void> Session::run() {
         co_return;
     }
     use_hostnames_table();
-    if (m_env->rules->uses_rdns() && m_env->state.resolver) {
+    if (m_env->generation->rules->uses_rdns() && m_env->state.resolver) {
         m_rdns_state = RdnsState::pending;
         m_rdns_ready = std::make_unique<asio::steady_timer>(m_socket.get_executor(), asio::steady_timer::time_point::max());
         asio::co_spawn(m_socket.get_executor(), lookup_rdns(), asio::detached);
@@ -317,7 +317,7 @@ Session::After Session::handle_line(std::string_view line) {
         }
         say(reply::start_data());
         core::smtp::DataOptions options;
-        options.max_size = static_cast<std::uint64_t>(m_env->state.config.smtp.max_message_size);
+        options.max_size = static_cast<std::uint64_t>(m_env->generation->config.smtp.max_message_size);
         m_data.emplace(options);
         m_body.clear();
         return After::carry_on;
@@ -369,7 +369,7 @@ void Session::on_helo(const core::smtp::Command& command, bool extended) {
         return;
     }
     std::string lines = hello + "\n8BITMIME\nENHANCEDSTATUSCODES\nSIZE " +
-                        std::to_string(m_env->state.config.smtp.max_message_size) + "\nPIPELINING";
+                        std::to_string(m_env->generation->config.smtp.max_message_size) + "\nPIPELINING";
     if (!m_env->listener.no_dsn) {
         lines += "\nDSN";
     }
@@ -400,7 +400,7 @@ void Session::on_mail(const core::smtp::Command& command) {
         say(reply::auth_required());
         return;
     }
-    if (m_messages >= static_cast<std::size_t>(m_env->state.config.smtp.max_mails)) {
+    if (m_messages >= static_cast<std::size_t>(m_env->generation->config.smtp.max_mails)) {
         say(core::smtp::Reply{452, "4.5.3", "Too many messages for this session"});
         return;
     }
@@ -409,7 +409,7 @@ void Session::on_mail(const core::smtp::Command& command) {
         say(parameter_error(params.error()));
         return;
     }
-    if (params->size && *params->size > static_cast<std::uint64_t>(m_env->state.config.smtp.max_message_size)) {
+    if (params->size && *params->size > static_cast<std::uint64_t>(m_env->generation->config.smtp.max_message_size)) {
         say(reply::message_too_big());
         return;
     }
@@ -428,7 +428,7 @@ void Session::use_hostnames_table() {
     }
     asio::error_code ec;
     const auto local = m_socket.local_endpoint(ec);
-    auto table = m_env->state.tables->get(name);
+    auto table = m_env->generation->tables->get(name);
     if (ec || !table) {
         return;
     }
@@ -446,7 +446,7 @@ std::optional<core::smtp::Reply> Session::check_sender(const core::smtp::Mailbox
     if (name.empty() || !m_auth_user) {
         return std::nullopt;
     }
-    auto table = m_env->state.tables->get(name);
+    auto table = m_env->generation->tables->get(name);
     if (!table) {
         return reply::local_error();
     }
@@ -456,7 +456,7 @@ std::optional<core::smtp::Reply> Session::check_sender(const core::smtp::Mailbox
         return reply::local_error();
     }
     if (!*found || !core::table::mailaddr_allowed(sender.to_string(), (*found)->value,
-                                                  m_env->state.config.smtp.sub_addr_delim)) {
+                                                  m_env->generation->config.smtp.sub_addr_delim)) {
         core::log::info("smtp", "sender-refused", {{"session", m_id}, {"user", *m_auth_user}, {"sender", sender.to_string()}});
         return core::smtp::Reply{553, "5.7.1", "Sender address rejected: not owned by user " + *m_auth_user};
     }
@@ -485,7 +485,7 @@ Session::After Session::on_rcpt(const core::smtp::Command& command) {
     if (m_rdns_state == RdnsState::pending) {
         return After::await_rdns;
     }
-    if (m_txn->rcpts.size() >= static_cast<std::size_t>(m_env->state.config.smtp.max_rcpt)) {
+    if (m_txn->rcpts.size() >= static_cast<std::size_t>(m_env->generation->config.smtp.max_rcpt)) {
         say(reply::too_many_recipients());
         return After::carry_on;
     }
@@ -495,8 +495,8 @@ Session::After Session::on_rcpt(const core::smtp::Command& command) {
         return After::carry_on;
     }
     auto facts = rule_facts(command.path.to_string());
-    auto& tables = *m_env->state.tables;
-    auto matched = m_env->rules->match(facts, [&tables](const std::string& name) { return tables.get(name); });
+    auto& tables = *m_env->generation->tables;
+    auto matched = m_env->generation->rules->match(facts, [&tables](const std::string& name) { return tables.get(name); });
     if (!matched) {
         core::log::warning("smtp", "rules-failed", {{"session", m_id}, {"error", matched.error().message}});
         say(reply::local_error());
@@ -504,17 +504,17 @@ Session::After Session::on_rcpt(const core::smtp::Command& command) {
     }
     MXD_TRACE(core::Subsystem::rules, m_id, "match",
               {{"rcpt", facts.rcpt_to}, {"from", facts.mail_from}, {"src", facts.src},
-               {"rule", *matched ? core::rules::Ruleset::describe(m_env->rules->rule(**matched))
+               {"rule", *matched ? core::rules::Ruleset::describe(m_env->generation->rules->rule(**matched))
                                  : std::string("no rule matched")}});
-    if (!*matched || m_env->rules->rule(**matched).reject) {
+    if (!*matched || m_env->generation->rules->rule(**matched).reject) {
         trace("rcpt-refused", {{"rcpt", facts.rcpt_to},
-                               {"rule", *matched ? core::rules::Ruleset::describe(m_env->rules->rule(**matched))
+                               {"rule", *matched ? core::rules::Ruleset::describe(m_env->generation->rules->rule(**matched))
                                                  : std::string("no rule matched")}});
         say(reply::relay_denied());
         return After::carry_on;
     }
     m_pending_rcpt = Recipient{command.path, *params, {}};
-    m_pending_action = m_env->rules->rule(**matched).action;
+    m_pending_action = m_env->generation->rules->rule(**matched).action;
     return After::expand_recipient;
 }
 
@@ -522,7 +522,7 @@ Session::After Session::on_rcpt(const core::smtp::Command& command) {
 asio::awaitable<void> Session::expand_recipient() {
     auto recipient = std::move(*m_pending_rcpt);
     m_pending_rcpt.reset();
-    const auto& config = m_env->state.config;
+    const auto& config = m_env->generation->config;
     const auto* action = config.find_action(m_pending_action);
     if (action == nullptr || !m_txn) {
         say(reply::local_error());
@@ -533,7 +533,7 @@ asio::awaitable<void> Session::expand_recipient() {
     const std::string address = recipient.address.to_string();
     // Table lookups and .forward files are blocking: the whole expansion runs on a worker.
     auto work = [env, action, facts, address]() {
-        return lookup::expand_recipient(env->state, facts, *action, address);
+        return lookup::expand_recipient(*env->generation, facts, *action, address);
     };
     auto expansion = co_await m_env->workers.run(std::move(work));
     if (!expansion) {
@@ -558,7 +558,7 @@ asio::awaitable<void> Session::expand_recipient() {
         say(core::smtp::Reply{error->code, "", error->text});
         co_return;
     }
-    recipient.destinations = lookup::destinations_of(m_env->state, *expansion, m_pending_action);
+    recipient.destinations = lookup::destinations_of(*m_env->generation, *expansion, m_pending_action);
     if (recipient.destinations.empty()) {
         say(core::smtp::Reply{550, "5.1.1", "Recipient rejected: nothing to deliver"});
         co_return;
@@ -685,7 +685,7 @@ Session::After Session::on_auth_response(std::string_view line) {
 
 asio::awaitable<void> Session::check_password() {
     const auto& table_name = m_env->listener.auth_table;
-    auto table = table_name.empty() ? nullptr : m_env->state.tables->get(table_name);
+    auto table = table_name.empty() ? nullptr : m_env->generation->tables->get(table_name);
     auto user = std::move(m_auth_try_user);
     auto password = std::move(m_auth_try_password);
     m_auth_try_user.clear();
@@ -740,7 +740,7 @@ asio::awaitable<void> Session::finish_data() {
         say(reply::content_rejected("Message refused: malformed lines"));
         co_return;
     }
-    const auto& config = m_env->state.config;
+    const auto& config = m_env->generation->config;
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     core::queue::NewMessage message;
     message.id = core::queue::MsgId::random();

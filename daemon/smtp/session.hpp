@@ -20,8 +20,8 @@ namespace mxd::smtp {
 // What every session of a listener shares.
 struct SessionEnvironment {
     RuntimeState& state;
-    const core::config::Listener& listener;
-    std::shared_ptr<const core::rules::Ruleset> rules;
+    std::shared_ptr<const Generation> generation;  // the configuration the session runs under
+    const core::config::Listener& listener;        // in generation's configuration
     std::string hostname;                 // the name in the greeting and Received lines
     std::set<std::string> local_names;    // domains that `for local` matches
     std::shared_ptr<ServerTls> tls;       // for `tls`, `tls-require` and `smtps`; else null

@@ -90,7 +90,7 @@ asio::awaitable<Disposition> enqueue_file(RuntimeState& state, Workers& workers,
     if (st.st_nlink != 1) {
         co_return refuse("has other links");
     }
-    const auto limit = static_cast<std::size_t>(state.config.smtp.max_message_size) +
+    const auto limit = static_cast<std::size_t>(state.generation()->config.smtp.max_message_size) +
                        core::limits::k_control_line_max;
     if (static_cast<std::size_t>(st.st_size) > limit) {
         co_return refuse("larger than smtp max-message-size");

@@ -26,8 +26,8 @@ using core::Errc;
 
 // The options of `listen on socket`, or the defaults when the configuration has none: the
 // local submission socket exists either way, as in OpenSMTPD.
-core::config::Listener socket_listener(const RuntimeState& state) {
-    for (const auto& l : state.config.listeners) {
+core::config::Listener socket_listener(const Generation& gen) {
+    for (const auto& l : gen.config.listeners) {
         if (l.kind == core::config::Listener::Kind::socket) {
             return l;
         }
@@ -77,7 +77,7 @@ struct Routed {
 };
 
 // Blocking (NSS, tables, .forward files): runs on a worker thread.
-core::Result<Routed> route(const RuntimeState& state, const core::config::Listener& listener,
+core::Result<Routed> route(const Generation& gen, const core::config::Listener& listener,
                            Identity who, const Submission& submission) {
     auto account = account_of(who.uid);
     if (!account) {
@@ -88,13 +88,13 @@ core::Result<Routed> route(const RuntimeState& state, const core::config::Listen
     routed.account = *account;
     auto& outcome = routed.outcome;
     outcome.user = account->name;
-    const std::string own = account->name + "@" + core::to_lower(state.node);
+    const std::string own = account->name + "@" + core::to_lower(gen.node);
     outcome.sender = own;
     if (submission.sender) {
         std::string wanted;
         const auto text = core::trim(*submission.sender);
         if (!text.empty() && text != "<>") {
-            auto q = qualified(text, state.node);
+            auto q = qualified(text, gen.node);
             if (!q) {
                 return core::fail(Errc::invalid_argument,
                                   "sender " + std::string(text) + ": " + q.error().message);
@@ -106,7 +106,7 @@ core::Result<Routed> route(const RuntimeState& state, const core::config::Listen
         if (!allowed && !listener.senders_table.empty()) {
             // The mxd extension `listen on socket senders <t>`: the table maps a login name to
             // the addresses it may send as, as it maps an authenticated user on `listen on`.
-            auto table = state.tables->get(listener.senders_table);
+            auto table = gen.tables->get(listener.senders_table);
             if (!table) {
                 return core::fail(Errc::temp_failure,
                                   "senders table " + listener.senders_table + " is not loaded");
@@ -119,7 +119,7 @@ core::Result<Routed> route(const RuntimeState& state, const core::config::Listen
             }
             allowed = *found && !wanted.empty() &&
                       core::table::mailaddr_allowed(wanted, (*found)->value,
-                                                    state.config.smtp.sub_addr_delim);
+                                                    gen.config.smtp.sub_addr_delim);
         }
         if (allowed) {
             outcome.sender = wanted;
@@ -129,12 +129,12 @@ core::Result<Routed> route(const RuntimeState& state, const core::config::Listen
     }
     const lookup::LocalOrigin origin{listener.tag, outcome.sender};
     for (const auto& r : submission.recipients) {
-        auto address = qualified(r, state.node);
+        auto address = qualified(r, gen.node);
         if (!address) {
             outcome.refused.push_back({r, address.error().message});
             continue;
         }
-        auto destinations = lookup::route_local(state, *address, origin);
+        auto destinations = lookup::route_local(gen, *address, origin);
         if (!destinations) {
             if (destinations.error().code != Errc::not_found) {
                 return core::fail(std::move(destinations).error());
@@ -156,7 +156,9 @@ core::Result<Routed> route(const RuntimeState& state, const core::config::Listen
 
 asio::awaitable<core::Result<Outcome>> enqueue(RuntimeState& state, Workers& workers, Identity who,
                                                Via via, Submission submission, DryRun dry_run) {
-    const auto& config = state.config;
+    // The configuration of this submission, whatever a reload does meanwhile.
+    const auto gen = state.generation();
+    const auto& config = gen->config;
     if (submission.recipients.empty()) {
         co_return core::fail(Errc::invalid_argument, "no recipients");
     }
@@ -172,9 +174,9 @@ asio::awaitable<core::Result<Outcome>> enqueue(RuntimeState& state, Workers& wor
                                  " bytes; smtp max-message-size is " +
                                  std::to_string(config.smtp.max_message_size) + ")");
     }
-    const auto listener = socket_listener(state);
-    auto work = [&state, listener, who, &submission] {
-        return route(state, listener, who, submission);
+    const auto listener = socket_listener(*gen);
+    auto work = [gen, listener, who, &submission] {
+        return route(*gen, listener, who, submission);
     };
     auto routing = workers.run(std::move(work));
     auto routed = co_await std::move(routing);

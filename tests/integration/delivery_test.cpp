@@ -2,6 +2,7 @@
 // Delivery end to end: mail taken by the real mxd over SMTP leaves the queue for a real
 // smarthost (python3-aiosmtpd on loopback), is retried after a 451, and bounces after a 550.
 #include "tests/integration/daemon_fixture.hpp"
+#include "tests/integration/system_user.hpp"
 #include "tests/unit/daemon/mta/test_server.hpp"
 
 #include <gmock/gmock.h>
@@ -94,30 +95,6 @@ TEST_F(Relay, A550BouncesToTheSenderWithTheDsnReport) {
 }
 
 namespace {
-
-// A throwaway system account with a home directory, removed with its files afterwards.
-class SystemUser {
-  public:
-    SystemUser() : m_name("mxdu" + std::to_string(::getpid() % 100000)) {
-        m_ok = run({"useradd", "--create-home", "--shell", "/bin/sh", m_name}).status == 0;
-    }
-    ~SystemUser() {
-        run({"userdel", "--remove", m_name});
-        std::error_code ec;
-        std::filesystem::remove("/var/mail/" + m_name, ec);
-    }
-    bool ok() const { return m_ok; }
-    const std::string& name() const { return m_name; }
-    std::filesystem::path home() const { return "/home/" + m_name; }
-    uid_t uid() const {
-        struct stat st {};
-        return ::stat(home().c_str(), &st) == 0 ? st.st_uid : static_cast<uid_t>(-1);
-    }
-
-  private:
-    std::string m_name;
-    bool m_ok = false;
-};
 
 // Local deliveries run as the recipient, which needs root to set up (CI runs as root).
 class LocalDelivery : public Relay {
