@@ -376,6 +376,10 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
             render_text(command, reply->body, std::cout);
         }
     }
+    // Like `exim -bt`: a recipient that would be refused, or whose expansion fails, is 2.
+    if (command.id == core::protocol::CommandId::expand && !reply->body.value("deliverable", false)) {
+        return 2;
+    }
     // Like `postmap -q`: a key that is not there is exit status 1, with nothing printed.
     if (command.id == core::protocol::CommandId::table_lookup && !reply->body.value("found", false)) {
         return 1;

@@ -48,6 +48,7 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
     case core::protocol::CommandId::pause_envelope:
     case core::protocol::CommandId::resume_envelope:
     case core::protocol::CommandId::reload:
+    case core::protocol::CommandId::expand:
         break;  // Runs::daemon
     }
     std::cerr << "mxctl: " << command.words << ": runs in the daemon\n";

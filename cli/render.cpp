@@ -233,6 +233,38 @@ void render_item_text(const core::protocol::Command& command, const json& item, 
     render_json(item, out);
 }
 
+namespace {
+
+// `mxctl expand`, for people: the address, then one indented line per step, like exim -bt.
+void render_expand(const json& result, std::ostream& out) {
+    out << result.value("address", "") << "\n";
+    const auto rule = result.value("rule", json(nullptr));
+    if (rule.is_object()) {
+        out << "  rule " << rule.value("number", 0) << ": " << rule.value("text", "") << "\n";
+    }
+    if (result.value("rejected", false)) {
+        out << "  rejected: " << (rule.is_object() ? "by this rule" : "no rule matches") << "\n";
+        return;
+    }
+    out << "  action " << result.value("action", "") << "\n";
+    for (const auto& step : result.value("steps", json::array())) {
+        out << "  expand: " << step.get<std::string>() << "\n";
+    }
+    for (const auto& d : result.value("deliveries", json::array())) {
+        out << "  -> " << d.value("dest", "") << " (" << d.value("type", "") << ", action "
+            << d.value("action", "") << ")";
+        if (!d.value("run_as", "").empty()) {
+            out << " as " << d.value("run_as", "");
+        }
+        out << "\n";
+    }
+    if (const auto error = result.value("error", json(nullptr)); error.is_string()) {
+        out << "  error: " << error.get<std::string>() << "\n";
+    }
+}
+
+} // namespace
+
 void render_json(const json& result, std::ostream& out) {
     out << result.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
 }
@@ -254,6 +286,9 @@ void render_text(const core::protocol::Command& command, const json& result, std
     }
     case CommandId::stop:
         out << "mxd is stopping\n";
+        return;
+    case CommandId::expand:
+        render_expand(result, out);
         return;
     case CommandId::reload:
         out << "configuration reloaded from " << result.value("config", "") << " (generation "

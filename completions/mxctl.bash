@@ -6,7 +6,7 @@
 # Sets _mxctl_words to the words that may follow the command words $1 ("" first).
 _mxctl_next() {
     case $1 in
-    '') _mxctl_words='show monitor mailq log trace untrace reload stop pause resume schedule remove encrypt check-config config table update makemap newaliases sendmail' ;;
+    '') _mxctl_words='show monitor mailq log trace untrace reload stop pause resume schedule remove expand encrypt check-config config table update makemap newaliases sendmail' ;;
     'show') _mxctl_words='status stats queue envelope message tables' ;;
     'log') _mxctl_words='verbose brief' ;;
     'pause') _mxctl_words='envelope' ;;
@@ -99,6 +99,10 @@ _mxctl_command() {
         _mxctl_positional='queue_id'
         _mxctl_options='--sender --rcpt --domain --older-than --state --dry-run'
         ;;
+    'expand')
+        _mxctl_positional='text'
+        _mxctl_options='--from --src --auth'
+        ;;
     'encrypt')
         _mxctl_positional='text'
         _mxctl_options='--scheme'
@@ -173,6 +177,9 @@ _mxctl_option() {
     'remove --domain') _mxctl_value='text' ;;
     'remove --older-than') _mxctl_value='text' ;;
     'remove --state') _mxctl_value='choice:pending,inflight,held' ;;
+    'expand --from') _mxctl_value='text' ;;
+    'expand --src') _mxctl_value='text' ;;
+    'expand --auth') _mxctl_value='text' ;;
     'encrypt --scheme') _mxctl_value='choice:yescrypt,bcrypt,sha512' ;;
     'check-config -D' | 'check-config --define') _mxctl_value='text' ;;
     'config migrate -D' | 'config migrate --define') _mxctl_value='text' ;;

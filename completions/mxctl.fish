@@ -7,7 +7,7 @@
 function __mxctl_next
     switch $argv[1]
         case ''
-            printf '%s\n' show monitor mailq log trace untrace reload stop pause resume schedule remove encrypt check-config config table update makemap newaliases sendmail
+            printf '%s\n' show monitor mailq log trace untrace reload stop pause resume schedule remove expand encrypt check-config config table update makemap newaliases sendmail
         case 'show'
             printf '%s\n' status stats queue envelope message tables
         case 'log'
@@ -26,7 +26,7 @@ function __mxctl_next
 end
 
 # Every command.
-set -g __mxctl_commands 'show status' 'show stats' 'monitor' 'show queue' 'show envelope' 'show message' 'mailq' 'log verbose' 'log brief' 'trace' 'untrace' 'reload' 'stop' 'pause' 'pause envelope' 'resume' 'resume envelope' 'schedule' 'remove' 'encrypt' 'check-config' 'config migrate' 'show tables' 'table lookup' 'update table' 'makemap' 'newaliases' 'sendmail'
+set -g __mxctl_commands 'show status' 'show stats' 'monitor' 'show queue' 'show envelope' 'show message' 'mailq' 'log verbose' 'log brief' 'trace' 'untrace' 'reload' 'stop' 'pause' 'pause envelope' 'resume' 'resume envelope' 'schedule' 'remove' 'expand' 'encrypt' 'check-config' 'config migrate' 'show tables' 'table lookup' 'update table' 'makemap' 'newaliases' 'sendmail'
 
 # Prints the kind of value that the option $argv[2] of the command $argv[1] takes; fails
 # for a flag.
@@ -92,6 +92,12 @@ function __mxctl_option_value
             echo 'text'
         case 'remove --state'
             echo 'choice:pending,inflight,held'
+        case 'expand --from'
+            echo 'text'
+        case 'expand --src'
+            echo 'text'
+        case 'expand --auth'
+            echo 'text'
         case 'encrypt --scheme'
             echo 'choice:yescrypt,bcrypt,sha512'
         case 'check-config -D' 'check-config --define'
@@ -226,12 +232,13 @@ complete -c mxctl -n '__mxctl_at \'\'' -a 'mailq' -d 'List the queued messages b
 complete -c mxctl -n '__mxctl_at \'\'' -a 'log' -d 'Subcommands: verbose, brief'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'trace' -d 'Log a subsystem\'s traces, or --follow them here'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'untrace' -d 'Stop logging a subsystem\'s trace lines'
-complete -c mxctl -n '__mxctl_at \'\'' -a 'reload' -d 'Read the configuration again; on any error keep the running one'
+complete -c mxctl -n '__mxctl_at \'\'' -a 'reload' -d 'Re-read the configuration; on error keep the running one'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'stop' -d 'Stop the daemon'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'pause' -d 'Hold local deliveries, relaying or new SMTP sessions'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'resume' -d 'Release what pause held'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'schedule' -d 'Try envelopes now instead of at their next retry'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'remove' -d 'Remove envelopes from the queue, without a bounce'
+complete -c mxctl -n '__mxctl_at \'\'' -a 'expand' -d 'Show how a recipient is routed and expanded'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'encrypt' -d 'Hash passwords for a credentials table'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'check-config' -d 'Check a configuration file, as mxd -n, with no daemon'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'config' -d 'Subcommands: migrate'
@@ -302,6 +309,9 @@ complete -c mxctl -n '__mxctl_in \'remove\'' -l domain -x -d 'To a recipient in 
 complete -c mxctl -n '__mxctl_in \'remove\'' -l older-than -x -d 'Queued at least this long ago (30m, 2h, 1d)'
 complete -c mxctl -n '__mxctl_in \'remove\'' -l state -x -a 'pending inflight held' -d 'In this scheduler state'
 complete -c mxctl -n '__mxctl_in \'remove\'' -l dry-run -d 'List what it would touch, change nothing'
+complete -c mxctl -n '__mxctl_in \'expand\'' -l from -x -d 'Envelope sender (default: <>)'
+complete -c mxctl -n '__mxctl_in \'expand\'' -l src -x -d 'As an SMTP client at this address (default: local)'
+complete -c mxctl -n '__mxctl_in \'expand\'' -l auth -x -d 'As this authenticated user'
 complete -c mxctl -n '__mxctl_in \'encrypt\'' -l scheme -x -a 'yescrypt bcrypt sha512' -d 'Hash scheme (default yescrypt)'
 complete -c mxctl -n '__mxctl_arg \'check-config\' 0' -F
 complete -c mxctl -n '__mxctl_in \'check-config\'' -l skip-files -d 'Do not open the files it names (certificates, tables)'

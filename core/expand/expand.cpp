@@ -111,6 +111,9 @@ class Expander {
     explicit Expander(const Context& context)
         : m_context(context), m_delim(context.config.smtp.sub_addr_delim) {}
 
+    // The steps so far, also after run() failed.
+    const std::vector<std::string>& steps() const { return m_out.steps; }
+
     Result<Expansion> run(const Action& action, std::string_view recipient) {
         m_out.steps.push_back("expand " + std::string(recipient) + " with action \"" + action.name +
                               "\"");
@@ -710,7 +713,11 @@ std::optional<Target> parse_target(std::string_view raw) {
 
 Result<Expansion> expand(const Context& context, const Action& action, std::string_view recipient) {
     Expander expander(context);
-    return expander.run(action, recipient);
+    auto result = expander.run(action, recipient);
+    if (!result && context.steps_on_failure != nullptr) {
+        *context.steps_on_failure = expander.steps();
+    }
+    return result;
 }
 
 std::optional<LocalUser> parse_userinfo(const std::string& name, std::string_view value) {

@@ -95,6 +95,8 @@ struct Context {
     ForwardReader read_forward;
     IncludeReader read_include;
     Router route;
+    // When set, receives the steps taken up to a failure (`mxctl expand` shows them).
+    std::vector<std::string>* steps_on_failure = nullptr;
 };
 
 // Expands `recipient` (user@domain) with the action its rule chose. Fails with

@@ -163,8 +163,16 @@ constexpr std::array<ArgSpec, 2> k_args_complete{{
     {"prefix", ArgType::string, Arity::optional, "what was typed so far (default: nothing)"},
 }};
 
+constexpr std::array<ArgSpec, 4> k_args_expand{{
+    {"address", ArgType::string, Arity::required, "recipient address to route"},
+    {"--from", ArgType::string, Arity::optional, "envelope sender (default: <>)", {}, '\0', "SENDER"},
+    {"--src", ArgType::string, Arity::optional, "as an SMTP client at this address (default: local)", {}, '\0',
+     "IP"},
+    {"--auth", ArgType::string, Arity::optional, "as this authenticated user", {}, '\0', "USER"},
+}};
+
 // { id, words, args, access, reply, runs, summary[, visibility] }
-constexpr std::array<Command, 31> k_commands{{
+constexpr std::array<Command, 32> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
     {CommandId::show_stats, "show stats", k_args_show_stats, Access::read, Reply::single, Runs::daemon,
@@ -191,7 +199,7 @@ constexpr std::array<Command, 31> k_commands{{
     {CommandId::untrace, "untrace", k_args_subsystem, Access::admin, Reply::single, Runs::daemon,
      "Stop logging a subsystem's trace lines"},
     {CommandId::reload, "reload", {}, Access::admin, Reply::single, Runs::daemon,
-     "Read the configuration again; on any error keep the running one"},
+     "Re-read the configuration; on error keep the running one"},
     {CommandId::stop, "stop", {}, Access::admin, Reply::single, Runs::daemon,
      "Stop the daemon"},
     {CommandId::pause, "pause", k_args_pause, Access::admin, Reply::single, Runs::daemon,
@@ -207,6 +215,8 @@ constexpr std::array<Command, 31> k_commands{{
      "Try envelopes now instead of at their next retry", Visibility::listed, Scope::required},
     {CommandId::remove, "remove", k_args_queue_op, Access::admin, Reply::single, Runs::daemon,
      "Remove envelopes from the queue, without a bounce", Visibility::listed, Scope::required},
+    {CommandId::expand, "expand", k_args_expand, Access::admin, Reply::single, Runs::daemon,
+     "Show how a recipient is routed and expanded"},
     {CommandId::encrypt, "encrypt", k_args_encrypt, Access::anyone, Reply::single, Runs::client,
      "Hash passwords for a credentials table"},
     {CommandId::check_config, "check-config", k_args_check_config, Access::anyone, Reply::single,

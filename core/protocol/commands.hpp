@@ -46,6 +46,7 @@ enum class CommandId {
     pause_envelope,
     resume_envelope,
     reload,
+    expand,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").

@@ -56,6 +56,8 @@ asio::awaitable<core::Result<nlohmann::json>> dispatch(Context& context, const c
         co_return handle_stop(state, args);
     case CommandId::reload:
         co_return co_await handle_reload(context, args);
+    case CommandId::expand:
+        co_return co_await handle_expand(context, args);
     case CommandId::pause:
         co_return co_await handle_pause(context, args, PauseSwitch::pause);
     case CommandId::resume:

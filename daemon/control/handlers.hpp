@@ -22,6 +22,9 @@ core::Result<nlohmann::json> handle_stop(RuntimeState& state, const nlohmann::js
 // reload: the configuration read, checked and swapped in (daemon/reload.hpp); its error when
 // it fails (Errc::config with the diagnostics of mxd -n), and the old one keeps running.
 asio::awaitable<core::Result<nlohmann::json>> handle_reload(Context& context, const nlohmann::json& args);
+// expand ADDRESS [--from] [--src] [--auth]: the rule, action, expansion steps and deliveries
+// of a recipient under the running configuration; fails only when a table lookup fails.
+asio::awaitable<core::Result<nlohmann::json>> handle_expand(Context& context, const nlohmann::json& args);
 // Whether `pause` holds something or `resume` releases it.
 enum class PauseSwitch { pause, resume };
 

@@ -46,7 +46,8 @@ core::Result<std::optional<std::string>> read_forward(const std::string& home, u
 core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
                                                        const core::rules::Facts& facts,
                                                        const core::config::Action& action,
-                                                       const std::string& address) {
+                                                       const std::string& address,
+                                                       std::vector<std::string>* steps_on_failure) {
     auto& tables = *gen.tables;
     core::rules::TableResolver resolve = [&tables](const std::string& name) {
         return tables.get(name);
@@ -62,7 +63,8 @@ core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
                 return static_cast<const core::config::Action*>(nullptr);
             }
             return gen.config.find_action(rules.rule(*m).action);
-        }};
+        },
+        steps_on_failure};
     return core::expand::expand(context, action, address);
 }
 
@@ -108,6 +110,46 @@ core::Result<std::vector<Destination>> route_local(const Generation& gen,
     return route_local(gen, address, LocalOrigin{});
 }
 
+std::set<std::string> local_names(const Generation& gen) {
+    std::set<std::string> names{core::to_lower(gen.node), "localhost", "localhost.localdomain"};
+    for (const auto& l : gen.config.listeners) {
+        if (!l.hostname.empty()) {
+            names.insert(core::to_lower(l.hostname));
+        }
+    }
+    return names;
+}
+
+core::Result<Explanation> explain(const Generation& gen, const core::rules::Facts& facts) {
+    Explanation out;
+    auto& tables = *gen.tables;
+    MXD_TRY_ASSIGN(out.rule, gen.rules->match(facts, [&tables](const std::string& name) {
+        return tables.get(name);
+    }));
+    if (!out.rule || gen.rules->rule(*out.rule).reject) {
+        out.rejected = true;
+        return out;
+    }
+    out.action = gen.rules->rule(*out.rule).action;
+    const auto* action = gen.config.find_action(out.action);
+    if (action == nullptr) {
+        out.error = core::Error{core::Errc::not_found, "no action " + out.action};
+        return out;
+    }
+    auto expansion = expand_recipient(gen, facts, *action, facts.rcpt_to, &out.expansion.steps);
+    if (!expansion) {
+        out.error = std::move(expansion).error();
+        return out;
+    }
+    out.expansion = std::move(*expansion);
+    if (const auto* error = out.expansion.first_error()) {
+        out.error = core::Error{core::Errc::not_found, std::to_string(error->code) + " " + error->text};
+        return out;
+    }
+    out.destinations = destinations_of(gen, out.expansion, out.action);
+    return out;
+}
+
 core::Result<std::vector<Destination>>
 route_local(const Generation& gen, const std::string& address, const LocalOrigin& origin) {
     core::rules::Facts facts;
@@ -115,29 +157,18 @@ route_local(const Generation& gen, const std::string& address, const LocalOrigin
     facts.rcpt_to = address;
     facts.tag = origin.tag;
     facts.mail_from = origin.sender;
-    facts.local_names = {core::to_lower(gen.node), "localhost", "localhost.localdomain"};
-    for (const auto& l : gen.config.listeners) {
-        if (!l.hostname.empty()) {
-            facts.local_names.insert(core::to_lower(l.hostname));
-        }
-    }
-    auto& tables = *gen.tables;
-    MXD_TRY_ASSIGN(
-        const auto matched,
-        gen.rules->match(facts, [&tables](const std::string& name) { return tables.get(name); }));
-    if (!matched || gen.rules->rule(*matched).reject) {
+    facts.local_names = local_names(gen);
+    MXD_TRY_ASSIGN(auto explained, explain(gen, facts));
+    if (explained.rejected) {
         return core::fail(core::Errc::not_found, "no rule accepts " + address);
     }
-    const auto& action_name = gen.rules->rule(*matched).action;
-    const auto* action = gen.config.find_action(action_name);
-    if (action == nullptr) {
-        return core::fail(core::Errc::not_found, "no action " + action_name);
+    if (explained.error) {
+        // An `error:` target refuses the recipient with its text, as before.
+        return core::fail(explained.expansion.first_error() ? core::Errc::not_found : explained.error->code,
+                          explained.expansion.first_error() ? explained.expansion.first_error()->text
+                                                            : explained.error->message);
     }
-    MXD_TRY_ASSIGN(const auto expansion, expand_recipient(gen, facts, *action, address));
-    if (const auto* error = expansion.first_error()) {
-        return core::fail(core::Errc::not_found, error->text);
-    }
-    return destinations_of(gen, expansion, action_name);
+    return std::move(explained.destinations);
 }
 
 } // namespace mxd::lookup

@@ -6,6 +6,8 @@
 #include "core/rules/ruleset.hpp"
 #include "core/util/result.hpp"
 
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,10 +30,12 @@ struct Destination {
 
 // Expands `address` with `action` (chosen by the rules for `facts`); addresses that expansion
 // produces go through the rules again with the same facts. Errors as core::expand::expand().
+// With `steps_on_failure`, the steps taken up to a failure are kept there.
 core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
                                                        const core::rules::Facts& facts,
                                                        const core::config::Action& action,
-                                                       const std::string& address);
+                                                       const std::string& address,
+                                                       std::vector<std::string>* steps_on_failure = nullptr);
 
 // The destinations of an expansion; deliveries without an action of their own use
 // `default_action`. Kind::error deliveries are left out (the caller refuses the recipient
@@ -39,6 +43,25 @@ core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
 std::vector<Destination> destinations_of(const Generation& gen,
                                          const core::expand::Expansion& expansion,
                                          const std::string& default_action);
+
+// What the router does with one recipient, step by step: the rule, the action, the
+// expansion's steps and deliveries (`mxctl expand`).
+struct Explanation {
+    std::optional<std::size_t> rule;        // index of the rule that matched; nullopt: none
+    bool rejected = false;                  // no rule matched, or a `reject` rule did
+    std::string action;                     // the matching rule's action
+    core::expand::Expansion expansion;      // its steps and deliveries
+    std::optional<core::Error> error;       // why the expansion failed, if it did
+    std::vector<Destination> destinations;  // what would be queued
+};
+
+// Routes `facts.rcpt_to` as a session or a submission would. Fails only when a table lookup
+// of the rules fails; a refusal or a failed expansion is part of the explanation.
+core::Result<Explanation> explain(const Generation& gen, const core::rules::Facts& facts);
+
+// The machine's own names, which `for local` matches: its host name, localhost, and the
+// names its listeners announce.
+std::set<std::string> local_names(const Generation& gen);
 
 // What is known of mail from this machine beyond its recipient: the `listen on socket` tag
 // and the envelope sender, which `match tag` and `match mail-from` rules test.

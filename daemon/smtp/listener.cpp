@@ -3,6 +3,7 @@
 
 #include "core/util/log.hpp"
 #include "core/util/strings.hpp"
+#include "daemon/lookup/router.hpp"
 #include "daemon/smtp/session.hpp"
 
 #include <asio.hpp>
@@ -263,18 +264,9 @@ std::vector<BoundListener> Listeners::Impl::bound() const {
 
 std::shared_ptr<const SessionEnvironment> Listeners::Impl::environment_for(const Socket& socket) const {
     const auto& config = generation->config.listeners[socket.statement];
-    // `for local` matches the machine's names: its host name, localhost, and the names the
-    // listeners announce.
-    std::set<std::string> local_names{core::to_lower(generation->node), "localhost",
-                                      "localhost.localdomain"};
-    for (const auto& c : generation->config.listeners) {
-        if (!c.hostname.empty()) {
-            local_names.insert(core::to_lower(c.hostname));
-        }
-    }
     return std::make_shared<const SessionEnvironment>(SessionEnvironment{
         *state, generation, config, config.hostname.empty() ? generation->node : config.hostname,
-        std::move(local_names), socket.statement < tls.size() ? tls[socket.statement] : nullptr,
+        lookup::local_names(*generation), socket.statement < tls.size() ? tls[socket.statement] : nullptr,
         *workers});
 }
 

@@ -91,6 +91,32 @@ TEST_F(Tables, SympaFlowOfSeed000) {
     EXPECT_EQ(r.status, 0);
     EXPECT_EQ(r.out, "| /usr/lib/sympa/libexec/queue second@mail.example.org\n");
     EXPECT_EQ(mxctl({"table", "lookup", "lists", "first@mail.example.org"}).status, 0);
+
+    // mxctl expand: each list address reaches Sympa's program through the rule of its table,
+    // and the rest of the list domain meets the reject rule.
+    auto expanded = mxctl({"expand", "second-request@mail.example.org"});
+    EXPECT_EQ(expanded.status, 0) << expanded.out << expanded.err;
+    EXPECT_EQ(expanded.out,
+              "second-request@mail.example.org\n"
+              "  rule 2: mxd.conf:7 (action \"lists\")\n"
+              "  action lists\n"
+              "  expand: expand second-request@mail.example.org with action \"lists\"\n"
+              "  expand: virtual second-request@mail.example.org -> | /usr/lib/sympa/libexec/queue "
+              "second-request@mail.example.org\n"
+              "  expand: deliver command \"|/usr/lib/sympa/libexec/queue second-request@mail.example.org\"\n"
+              "  -> |/usr/lib/sympa/libexec/queue second-request@mail.example.org (mda, action lists)\n");
+    // sympa-request goes to postmaster@ of the list domain, which this configuration rejects.
+    expanded = mxctl({"expand", "sympa-request@mail.example.org", "--src", "192.0.2.7"});
+    EXPECT_EQ(expanded.status, 2);
+    EXPECT_THAT(expanded.out, HasSubstr("  rule 1: mxd.conf:5 (action \"sympa\")\n"));
+    EXPECT_THAT(expanded.out, HasSubstr("  error: the rules refuse postmaster@mail.example.org\n"));
+    expanded = mxctl({"expand", "nobody@mail.example.org"});
+    EXPECT_EQ(expanded.status, 2);
+    EXPECT_EQ(expanded.out, "nobody@mail.example.org\n  rule 3: mxd.conf:9 (reject)\n  rejected: by this rule\n");
+    const auto as_json = json::parse(mxctl({"-j", "expand", "first@mail.example.org"}).out);
+    EXPECT_EQ(as_json["deliverable"], true);
+    EXPECT_EQ(as_json["deliveries"][0]["dest"], "|/usr/lib/sympa/libexec/queue first@mail.example.org");
+    EXPECT_EQ(as_json["rule"]["number"], 2);
 }
 
 TEST_F(Tables, WikiTablesOfSeed003) {
@@ -137,6 +163,24 @@ TEST_F(Tables, WikiTablesOfSeed003) {
     const auto text = mxctl({"show", "tables"});
     EXPECT_THAT(text.out, StartsWith("NAME "));
     EXPECT_THAT(text.out, HasSubstr("vdoms "));
+
+    // mxctl expand: the wiki's virtual users, one alias leading to another.
+    // roger and shirley are system users on the wiki's machine, not on this one: the chain is
+    // shown up to the lookup that fails.
+    auto expanded = mxctl({"expand", "contact@businessname.com", "--src", "203.0.113.9"});
+    EXPECT_EQ(expanded.status, 2);
+    EXPECT_EQ(expanded.out,
+              "contact@businessname.com\n"
+              "  rule 1: mxd.conf:8 (action \"local\")\n"
+              "  action local\n"
+              "  expand: expand contact@businessname.com with action \"local\"\n"
+              "  expand: virtual contact@businessname.com -> info@businessname.com\n"
+              "  expand: route info@businessname.com -> action \"local\"\n"
+              "  expand: virtual info@businessname.com -> roger, shirley\n"
+              "  error: user unknown: roger\n");
+    expanded = mxctl({"expand", "nobody@example.com", "--src", "203.0.113.9"});
+    EXPECT_EQ(expanded.status, 2);
+    EXPECT_EQ(expanded.out, "nobody@example.com\n  rejected: no rule matches\n");
 }
 
 TEST_F(Tables, UpdateOfABrokenFileFailsWithFileAndLineAndKeepsTheOldValues) {
