@@ -24,9 +24,15 @@ struct Context {
     RuntimeState& state;
     const Peer& peer;
     Workers& workers;
-    // Sends one `item` line of a stream and waits until the socket took it (backpressure);
-    // false when the client went away and the handler should stop.
+    // Adds one `item` line of a stream to the connection's buffer, and when that holds more
+    // than 64 KiB writes it and waits until the socket took it (backpressure); false when the
+    // client went away and the handler should stop. The buffer is also written before the
+    // final reply.
     std::function<asio::awaitable<bool>(const nlohmann::json&)> emit;
+    // Writes what emit buffered and waits until the socket took it; false when the client went
+    // away. A stream calls it before it waits for anything else (a worker, a timer, traces), so
+    // that what it produced reaches the client at once.
+    std::function<asio::awaitable<bool>()> flush;
     ConnectionState& connection;
     // Completes when the client closes its end or sends more: a stream that runs until it is
     // interrupted (trace --follow, monitor) stops then. Never fails.

@@ -43,8 +43,29 @@ struct Connection {
     // Set while a request is handled: a client waiting for its reply, or reading a stream
     // that runs until interrupted, is not idle.
     bool busy = false;
+    // Stream items not written yet: emit gathers them so that a long listing goes out in
+    // large writes rather than one send() per item.
+    std::string pending;
     stats::Held session{stats::Counter::control_session};
 };
+
+// Past this many buffered bytes, emit writes them: few large writes, memory stays bounded.
+constexpr std::size_t k_stream_batch = 64 * 1024;
+
+// Writes `conn`'s buffered stream items and waits until the socket took them; false when the
+// client went away (the buffer is dropped then).
+asio::awaitable<bool> write_pending(std::shared_ptr<Connection> conn) {
+    if (conn->pending.empty()) {
+        co_return true;
+    }
+    asio::error_code ec;
+    co_await asio::async_write(conn->socket, asio::buffer(conn->pending),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    conn->pending.clear();
+    // A client that reads its stream is not idle.
+    conn->deadline = Clock::now() + core::limits::k_control_idle_timeout;
+    co_return !ec;
+}
 
 // True when something accepts connections on `path`: another daemon owns it.
 bool socket_answers(const std::filesystem::path& path) {
@@ -259,14 +280,16 @@ asio::awaitable<void> ControlServer::Impl::serve(std::shared_ptr<Connection> con
                     state, conn->peer, workers,
                     [conn,
                      stream_id = request->id](const nlohmann::json& item) -> asio::awaitable<bool> {
-                        asio::error_code write_error;
-                        const auto item_line = core::protocol::encode_item(stream_id, item);
-                        co_await asio::async_write(
-                            conn->socket, asio::buffer(item_line),
-                            asio::redirect_error(asio::use_awaitable, write_error));
-                        // A client that reads its stream is not idle.
-                        conn->deadline = Clock::now() + core::limits::k_control_idle_timeout;
-                        co_return !write_error;
+                        conn->pending += core::protocol::encode_item(stream_id, item);
+                        if (conn->pending.size() < k_stream_batch) {
+                            co_return true;
+                        }
+                        auto writing = write_pending(conn);
+                        co_return co_await std::move(writing);
+                    },
+                    [conn]() -> asio::awaitable<bool> {
+                        auto writing = write_pending(conn);
+                        co_return co_await std::move(writing);
                     },
                     conn->state,
                     [conn] { return wait_readable(conn); }};
@@ -276,8 +299,11 @@ asio::awaitable<void> ControlServer::Impl::serve(std::shared_ptr<Connection> con
                 reply = result ? core::protocol::encode_ok(request->id, *result)
                                : core::protocol::encode_error(request->id, result.error());
             }
-            co_await asio::async_write(conn->socket, asio::buffer(reply),
+            // The stream's last items and the reply, in one write.
+            conn->pending += reply;
+            co_await asio::async_write(conn->socket, asio::buffer(conn->pending),
                                        asio::redirect_error(asio::use_awaitable, ec));
+            conn->pending.clear();
             if (ec) {
                 break;
             }

@@ -143,6 +143,12 @@ asio::awaitable<core::Result<json>> handle_trace_follow(Context& context, const 
     }
     std::uint64_t dropped_total = 0;
     while (!follower->stopped()) {
+        // What was emitted goes out before the wait for more: the stream stays live.
+        auto flushing = context.flush();
+        if (!co_await std::move(flushing)) {
+            follower->stop();
+            break;
+        }
         auto waiting = follower->wait();
         co_await std::move(waiting);
         auto batch = follower->take();
@@ -185,6 +191,11 @@ asio::awaitable<core::Result<json>> handle_monitor(Context& context, const json&
         last = now;
         auto sending = context.emit(item);
         if (!co_await std::move(sending)) {
+            break;
+        }
+        // Each line goes out before the wait for the next second.
+        auto flushing = context.flush();
+        if (!co_await std::move(flushing)) {
             break;
         }
         ++lines;

@@ -96,10 +96,17 @@ public:
         }
     }
 
-    // The next page; empty when there is no more. Fails with the store's error.
+    // The next page; empty when there is no more. Fails with the store's error, or with
+    // Errc::io when the client went away while the previous page was sent.
     asio::awaitable<core::Result<std::vector<Envelope>>> next() {
         if (m_done) {
             co_return std::vector<Envelope>{};
+        }
+        // The items of the previous page go out before the trip to the worker: the first lines
+        // reach the client before the last envelope is read.
+        auto flushing = m_context.flush();
+        if (!co_await std::move(flushing)) {
+            co_return core::fail(Errc::io, "the client closed the connection");
         }
         auto queue = m_context.state.queue;
         if (const auto evpid = m_filter.evpid()) {
