@@ -236,10 +236,11 @@ Result<void> QueueStore::for_each_envelope(const std::function<bool(const Envelo
 
 Result<std::vector<Envelope>> QueueStore::envelopes_after(std::optional<EvpId> after,
                                                           std::size_t limit) {
-    MXD_TRY_ASSIGN(
-        auto stmt,
-        m_db.prepare("SELECT " + std::string(k_columns) +
-                     " FROM envelopes WHERE ?1 IS NULL OR evpid > ?1 ORDER BY evpid LIMIT ?2"));
+    // Two statements, not "?1 IS NULL OR evpid > ?1": SQLite cannot seek on that OR and would
+    // scan the table from its start for every page, which made a listing quadratic.
+    MXD_TRY_ASSIGN(auto stmt,
+                   m_db.prepare("SELECT " + std::string(k_columns) + " FROM envelopes" +
+                                (after ? " WHERE evpid > ?1" : "") + " ORDER BY evpid LIMIT ?2"));
     if (after) {
         sqlite3_bind_int64(stmt.raw(), 1, as_row_id(after->value()));
     }
