@@ -343,6 +343,17 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
         client->wait_forever();
     }
     std::size_t items = 0;
+    // -j prints each item as the daemon wrote it, which is what parsing and dumping it again
+    // would print, without the cost of that for a long listing.
+    std::function<void(std::string_view)> print_item_text;
+    if (output == Output::json) {
+        print_item_text = [&](std::string_view text) {
+            std::cout << text << '\n';
+            if (endless) {
+                std::cout.flush();
+            }
+        };
+    }
     auto reply = client->call(core::protocol::wire_name(command), request_args, [&](const nlohmann::json& item) {
         if (const auto dropped = item.find("dropped"); dropped != item.end() && output == Output::text) {
             // A terminal slower than the traces: the daemon dropped lines rather than wait.
@@ -357,7 +368,7 @@ int run_mxctl(const std::vector<std::string>& raw_args) {
         if (endless) {
             std::cout.flush();
         }
-    });
+    }, print_item_text);
     if (!reply) {
         return fail_with(what, reply.error().message, exit_status_for(reply.error().code));
     }

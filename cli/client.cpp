@@ -17,6 +17,54 @@ namespace mxctl {
 
 using core::Errc;
 
+namespace {
+
+// The item of an item frame, `{"id":7,"item":{...}}` as the daemon writes it, without parsing
+// the line; nothing when the line has another shape (then it is parsed as usual). Strings are
+// skipped so that braces inside them do not count.
+std::optional<std::string_view> item_text(std::string_view line) {
+    constexpr std::string_view open = "{\"id\":";
+    constexpr std::string_view key = ",\"item\":{";
+    if (!line.starts_with(open)) {
+        return std::nullopt;
+    }
+    std::size_t i = open.size();
+    while (i < line.size() && line[i] >= '0' && line[i] <= '9') {
+        ++i;
+    }
+    if (i == open.size() || line.substr(i, key.size()) != key) {
+        return std::nullopt;
+    }
+    const std::size_t start = i + key.size() - 1;  // the item's "{"
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t j = start; j < line.size(); ++j) {
+        const char c = line[j];
+        if (in_string) {
+            if (c == '\\') {
+                ++j;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0) {
+                // The item's object ends the frame's: nothing but the closing "}" follows.
+                if (j + 2 != line.size() || line[j + 1] != '}') {
+                    return std::nullopt;
+                }
+                return line.substr(start, j + 1 - start);
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
 Client::Client(core::UniqueFd fd) : m_fd(std::move(fd)), m_lines(core::limits::k_control_line_max) {}
 
 std::optional<Client> Client::connect(const std::filesystem::path& socket, ConnectError& error) {
@@ -110,7 +158,8 @@ core::Result<std::string> Client::read_line() {
 }
 
 core::Result<core::protocol::Frame> Client::call(const std::string& cmd, const nlohmann::json& args,
-                                                 const std::function<void(const nlohmann::json&)>& on_item) {
+                                                 const std::function<void(const nlohmann::json&)>& on_item,
+                                                 const std::function<void(std::string_view)>& on_item_text) {
     core::protocol::Request request;
     request.id = m_next_id++;
     request.cmd = cmd;
@@ -129,9 +178,19 @@ core::Result<core::protocol::Frame> Client::call(const std::string& cmd, const n
     }
     for (;;) {
         MXD_TRY_ASSIGN(const auto reply, read_line());
+        if (on_item_text) {
+            if (const auto item = item_text(reply)) {
+                on_item_text(*item);
+                continue;
+            }
+        }
         MXD_TRY_ASSIGN(auto frame, core::protocol::parse_frame(reply));
         if (frame.kind == core::protocol::Frame::Kind::item) {
-            if (on_item) {
+            if (on_item_text) {
+                // An item of another shape: its text as -j prints any JSON.
+                const auto text = frame.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                on_item_text(text);
+            } else if (on_item) {
                 on_item(frame.body);
             }
             continue;

@@ -27,10 +27,13 @@ public:
     // Connects and reads the hello. On failure `error` says why.
     static std::optional<Client> connect(const std::filesystem::path& socket, ConnectError& error);
 
-    // Sends a request and returns the final reply; stream items go to `on_item` in order.
-    // Errc::io when the connection fails or times out, Errc::parse on a garbled reply.
+    // Sends a request and returns the final reply; stream items go to `on_item` in order, or,
+    // when `on_item_text` is set, each item's JSON text as the daemon wrote it, unparsed (for
+    // -j, which prints it as is). Errc::io when the connection fails or times out, Errc::parse
+    // on a garbled reply.
     core::Result<core::protocol::Frame> call(const std::string& cmd, const nlohmann::json& args,
-                                             const std::function<void(const nlohmann::json&)>& on_item = {});
+                                             const std::function<void(const nlohmann::json&)>& on_item = {},
+                                             const std::function<void(std::string_view)>& on_item_text = {});
 
     // The daemon's hello object ({"protocol", "version", "node"}).
     const nlohmann::json& hello() const { return m_hello; }
