@@ -29,6 +29,9 @@ struct Context {
     // client went away and the handler should stop. The buffer is also written before the
     // final reply.
     std::function<asio::awaitable<bool>(const nlohmann::json&)> emit;
+    // Like emit, for an item already written as JSON text: one object, the bytes nlohmann's
+    // dump would write for it. A long listing saves building a json object per item.
+    std::function<asio::awaitable<bool>(std::string_view)> emit_text;
     // Writes what emit buffered and waits until the socket took it; false when the client went
     // away. A stream calls it before it waits for anything else (a worker, a timer, traces), so
     // that what it produced reaches the client at once.

@@ -67,6 +67,16 @@ asio::awaitable<bool> write_pending(std::shared_ptr<Connection> conn) {
     co_return !ec;
 }
 
+// Writes `conn`'s buffered stream items when they are past k_stream_batch; false when the
+// client went away.
+asio::awaitable<bool> write_if_full(std::shared_ptr<Connection> conn) {
+    if (conn->pending.size() < k_stream_batch) {
+        co_return true;
+    }
+    auto writing = write_pending(conn);
+    co_return co_await std::move(writing);
+}
+
 // True when something accepts connections on `path`: another daemon owns it.
 bool socket_answers(const std::filesystem::path& path) {
     core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -281,10 +291,17 @@ asio::awaitable<void> ControlServer::Impl::serve(std::shared_ptr<Connection> con
                     [conn,
                      stream_id = request->id](const nlohmann::json& item) -> asio::awaitable<bool> {
                         conn->pending += core::protocol::encode_item(stream_id, item);
-                        if (conn->pending.size() < k_stream_batch) {
-                            co_return true;
-                        }
-                        auto writing = write_pending(conn);
+                        auto writing = write_if_full(conn);
+                        co_return co_await std::move(writing);
+                    },
+                    [conn, stream_id = request->id](std::string_view item) -> asio::awaitable<bool> {
+                        // encode_item's bytes: its keys in nlohmann's (sorted) order, "id" then "item".
+                        conn->pending += "{\"id\":";
+                        conn->pending += std::to_string(stream_id);
+                        conn->pending += ",\"item\":";
+                        conn->pending += item;
+                        conn->pending += "}\n";
+                        auto writing = write_if_full(conn);
                         co_return co_await std::move(writing);
                     },
                     [conn]() -> asio::awaitable<bool> {

@@ -11,6 +11,7 @@
 #include "core/util/time.hpp"
 #include "daemon/queue/queue_service.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 namespace mxd::control {
@@ -32,7 +33,8 @@ constexpr std::size_t k_message_chunk = 48 * 1024;
 
 json flags_list(unsigned flags) {
     json out = json::array();
-    for (auto name : core::split(core::queue::flags_text(flags), ',')) {
+    const auto names = core::queue::flags_text(flags);  // split's views point into it
+    for (auto name : core::split(names, ',')) {
         if (!name.empty()) {
             out.push_back(name);
         }
@@ -53,6 +55,7 @@ std::string runstate_of(const RuntimeState& state, EvpId id) {
 }
 
 // One item: the smtpctl line for people, and the fields for -j (mxctl(8) lists them).
+// item_text_of writes the same object as text for show queue: change both together.
 json item_of(const Envelope& e, std::int64_t now, const std::string& runstate) {
     return json{{"line", core::queue::show_queue_line(e, runstate, now)},
                 {"evpid", e.id.hex()},
@@ -71,6 +74,74 @@ json item_of(const Envelope& e, std::int64_t now, const std::string& runstate) {
                 {"retries", e.retries},
                 {"runstate", runstate},
                 {"last_error", e.last_error}};
+}
+
+// Appends `s` to `out` as a JSON string, the bytes nlohmann's dump writes for it: printable
+// ASCII without quote or backslash as is, anything else (escapes, UTF-8, invalid bytes)
+// through nlohmann itself.
+void append_json_string(std::string& out, std::string_view s) {
+    const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+        return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+    });
+    if (plain) {
+        out += '"';
+        out += s;
+        out += '"';
+        return;
+    }
+    out += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// item_of's object as JSON text, the very bytes of its dump (keys in nlohmann's sorted order),
+// without building a json object per envelope: what show queue streams.
+std::string item_text_of(const Envelope& e, std::int64_t now, const std::string& runstate) {
+    std::string out;
+    out.reserve(640);
+    auto key = [&out](std::string_view name) {
+        out += out.empty() ? "{\"" : ",\"";
+        out += name;
+        out += "\":";
+    };
+    auto text = [&](std::string_view name, std::string_view value) {
+        key(name);
+        append_json_string(out, value);
+    };
+    text("action", e.action);
+    text("created", rfc3339_or_null(e.created));
+    text("dest", e.dest);
+    text("evpid", e.id.hex());
+    text("expires", rfc3339_or_null(e.expires));
+    key("flags");
+    out += '[';
+    bool first = true;
+    const auto flags = core::queue::flags_text(e.flags);  // split's views point into it
+    for (auto name : core::split(flags, ',')) {
+        if (!name.empty()) {
+            out += first ? "" : ",";
+            append_json_string(out, name);
+            first = false;
+        }
+    }
+    out += ']';
+    text("last_error", e.last_error);
+    key("last_try");
+    if (e.last_try == 0) {
+        out += "null";
+    } else {
+        append_json_string(out, rfc3339_or_null(e.last_try));
+    }
+    text("line", core::queue::show_queue_line(e, runstate, now));
+    text("msgid", e.id.msgid().hex());
+    text("next_try", rfc3339_or_null(e.next_try));
+    text("origin", core::queue::origin_name(e.origin));
+    text("rcpt", e.rcpt);
+    key("retries");
+    out += std::to_string(e.retries);
+    text("runstate", runstate);
+    text("sender", e.sender);
+    text("type", core::queue::delivery_type_name(e.type));
+    out += '}';
+    return out;
 }
 
 // The filter of a request (its arguments were checked against the command table).
@@ -202,9 +273,9 @@ asio::awaitable<core::Result<json>> handle_show_queue(Context& context, const js
                 continue;
             }
             // g++ 12 destroys temporaries inside a co_await expression twice: build it first,
-            // and keep the item alive while emit (which takes a reference) runs.
-            const auto item = item_of(e, now, runstate);
-            auto sending = context.emit(item);
+            // and keep the item alive while emit_text (which takes a view) runs.
+            const auto item = item_text_of(e, now, runstate);
+            auto sending = context.emit_text(item);
             if (!co_await std::move(sending)) {
                 co_return json{{"count", count}};
             }
@@ -313,8 +384,8 @@ asio::awaitable<core::Result<json>> handle_queue_op(Context& context, const json
             ids.push_back(e.id);
             if (dry_run) {
                 // What would be touched, as show queue lists it.
-                const auto item = item_of(e, now, runstate);
-                auto sending = context.emit(item);
+                const auto item = item_text_of(e, now, runstate);
+                auto sending = context.emit_text(item);
                 if (!co_await std::move(sending)) {
                     co_return json{{"matched", ids.size()}, {"dry_run", true}};
                 }
