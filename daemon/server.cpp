@@ -7,6 +7,7 @@
 #include "core/config/parser.hpp"
 #include "daemon/control/control_server.hpp"
 #include "daemon/generation.hpp"
+#include "daemon/mta/relay.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/dns/resolver.hpp"
@@ -212,6 +213,7 @@ asio::awaitable<core::Result<ReloadOutcome>> Server::Impl::reload() {
         outcome.notes.push_back("queue directory " + spool.string() + " takes effect at the next start; the queue stays in " +
                                 state.spool.string());
     }
+    mta::forget_tls_contexts();
     if (state.scheduler) {
         state.scheduler->reconfigure(config);
     }

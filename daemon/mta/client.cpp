@@ -200,6 +200,11 @@ asio::awaitable<core::Result<void>> Client::open() {
         co_return core::fail(
             temporary(m_timed_out ? "connect: timeout" : "connect: " + ec.message()));
     }
+    // A command or the end of DATA often follows a write the server has not acknowledged yet:
+    // with Nagle's algorithm it would wait for the server's delayed ACK (40 ms on Linux) each
+    // time. The client writes whole commands and large body chunks, so nothing is lost.
+    asio::error_code nodelay_error;
+    m_socket.set_option(asio::ip::tcp::no_delay(true), nodelay_error);
     co_return core::Result<void>{};
 }
 

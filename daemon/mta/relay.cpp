@@ -3,7 +3,39 @@
 
 #include "daemon/stats.hpp"
 
+#include <map>
+#include <mutex>
+#include <tuple>
+
 namespace mxd::mta {
+
+namespace {
+
+// Client TLS contexts by their settings. Loading the system CA store takes tens of
+// milliseconds: once per relayed message, on the event loop, it capped relaying at a few
+// dozen messages a second. forget_tls_contexts() empties it at a reload.
+std::mutex g_tls_mutex;
+std::map<std::tuple<std::string, std::string, std::string, std::string>, std::shared_ptr<ClientTls>>
+    g_tls_contexts;
+
+core::Result<std::shared_ptr<ClientTls>> shared_tls_context(const ClientTlsSettings& settings) {
+    const auto key = std::make_tuple(settings.ca_file.string(), settings.cert.string(),
+                                     settings.key.string(), settings.ciphers);
+    std::lock_guard lock(g_tls_mutex);
+    if (const auto found = g_tls_contexts.find(key); found != g_tls_contexts.end()) {
+        return found->second;
+    }
+    MXD_TRY_ASSIGN(auto context, ClientTls::create(settings));
+    g_tls_contexts.emplace(key, context);
+    return context;
+}
+
+} // namespace
+
+void forget_tls_contexts() {
+    std::lock_guard lock(g_tls_mutex);
+    g_tls_contexts.clear();
+}
 
 core::Result<Options> options_for(const core::config::Config& config,
                                   const core::config::Action& action,
@@ -34,7 +66,7 @@ core::Result<Options> options_for(const core::config::Config& config,
         settings.cert = pki->cert;
         settings.key = pki->key;
     }
-    MXD_TRY_ASSIGN(options.tls_context, ClientTls::create(settings));
+    MXD_TRY_ASSIGN(options.tls_context, shared_tls_context(settings));
     return options;
 }
 

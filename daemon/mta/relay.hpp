@@ -12,6 +12,10 @@
 // no DNS, and one call that sends a batch of messages to one host over one connection.
 namespace mxd::mta {
 
+// Drops the TLS contexts that options_for() keeps for reuse, so that the next relays load
+// the certificates and CA files again (after a reload).
+void forget_tls_contexts();
+
 // The session options of `action` relaying to `url` (for MX delivery, pass a default RelayUrl,
 // which is smtp://): protocol, TLS mode and verification from the scheme and the action's
 // `tls`, `helo`, and a TLS context from its `ca`, `pki` and `ciphers`. Credentials (the auth
