@@ -13,8 +13,8 @@
 # namespace as bench/ingest.sh does. Prints messages per second from the first connection to
 # the empty queue, and the ratio mxd/OpenSMTPD. The machine is shared and noisy: compare the
 # ratios of one run, not figures across runs. One run here (2 CPUs, 500 messages, 10 sessions):
-# maildir mxd 338/s, OpenSMTPD 29/s (its SMTP side stalls on its listen backlog of 5);
-# smarthost mxd 1491/s, OpenSMTPD 13/s.
+# maildir mxd 320/s, OpenSMTPD 9/s (its SMTP side stalls on its listen backlog of 5);
+# smarthost mxd 1712/s (connections reused), OpenSMTPD 15/s.
 #
 # Usage (as root: local delivery runs as a user, OpenSMTPD needs its users and a namespace):
 #   bench/delivery.sh [MESSAGES]     messages per run (default 1000)

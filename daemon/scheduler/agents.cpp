@@ -16,6 +16,10 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <map>
+
 namespace mxd::scheduler {
 
 using core::queue::Envelope;
@@ -128,15 +132,108 @@ std::string relay_sender(const core::config::Action& action, const std::string& 
     return from;
 }
 
-// One transaction for one envelope over a new connection.
-asio::awaitable<Outcome> send_one(std::vector<mta::Endpoint> endpoints, mta::Options options,
-                                  const Envelope& e, std::string sender, std::string rcpt,
-                                  std::shared_ptr<const std::string> body) {
-    auto connected = co_await mta::Client::connect(std::move(endpoints), std::move(options));
-    if (!connected) {
-        co_return temporary(connected.error().message);
+// Ends a relay connection that is no longer wanted (QUIT, then close).
+asio::awaitable<void> quit_client(std::shared_ptr<mta::Client> client) {
+    co_await client->quit();
+}
+
+// Relay connections kept open between messages, as Postfix's connection cache does: after a
+// transaction a connection waits up to k_idle for the next message of the same route (the
+// action and its host or destination domain), so that one connection carries several
+// messages. Event loop only.
+class ConnectionCache {
+  public:
+    static constexpr auto k_idle = std::chrono::seconds(2);
+    static constexpr std::size_t k_max_per_route = 10; // the scheduler's per-domain limit
+
+    // An idle, usable connection of `route`, or null.
+    std::shared_ptr<mta::Client> take(const std::string& route) {
+        auto it = m_idle.find(route);
+        std::shared_ptr<mta::Client> out;
+        while (!out && it != m_idle.end() && !it->second.empty()) {
+            auto idle = std::move(it->second.back());
+            it->second.pop_back();
+            idle.timer->cancel();
+            if (idle.client->usable()) {
+                out = std::move(idle.client);
+            }
+        }
+        if (it != m_idle.end() && it->second.empty()) {
+            m_idle.erase(it);
+        }
+        return out;
     }
-    auto client = *connected;
+
+    // Keeps `client` for the next message of `route`; ends it after k_idle, or at once when it
+    // is unusable or the route keeps enough already.
+    void put(const std::string& route, std::shared_ptr<mta::Client> client,
+             const asio::any_io_executor& executor) {
+        auto& list = m_idle[route];
+        if (!client->usable() || list.size() >= k_max_per_route) {
+            asio::co_spawn(executor, quit_client(std::move(client)), asio::detached);
+            return;
+        }
+        auto timer = std::make_shared<asio::steady_timer>(executor, k_idle);
+        timer->async_wait([this, route, raw = client.get(), executor](const asio::error_code& ec) {
+            if (ec) {
+                return; // taken again, or the daemon stops
+            }
+            auto it = m_idle.find(route);
+            if (it == m_idle.end()) {
+                return;
+            }
+            auto& idle = it->second;
+            const auto found = std::find_if(idle.begin(), idle.end(),
+                                            [raw](const Idle& i) { return i.client.get() == raw; });
+            if (found != idle.end()) {
+                asio::co_spawn(executor, quit_client(std::move(found->client)), asio::detached);
+                idle.erase(found);
+            }
+            if (idle.empty()) {
+                m_idle.erase(it);
+            }
+        });
+        list.push_back(Idle{std::move(client), std::move(timer)});
+    }
+
+    ~ConnectionCache() {
+        for (auto& [route, list] : m_idle) {
+            for (auto& idle : list) {
+                idle.timer->cancel();
+            }
+        }
+    }
+
+  private:
+    struct Idle {
+        std::shared_ptr<mta::Client> client;
+        std::shared_ptr<asio::steady_timer> timer;
+    };
+    std::map<std::string, std::vector<Idle>> m_idle;
+};
+
+// The outcome of a one-recipient transaction's results.
+Outcome outcome_of(const std::vector<mta::RecipientResult>& results, const mta::Client& client) {
+    if (results.empty()) {
+        return temporary("421 4.3.0 no result from " + client.endpoint().to_string());
+    }
+    const auto& status = results.front().status;
+    switch (status.outcome) {
+    case mta::Outcome::delivered:
+        return Outcome{Outcome::Status::delivered, status.summary()};
+    case mta::Outcome::permanent:
+        return permanent(status.summary());
+    case mta::Outcome::temporary:
+        break;
+    }
+    return temporary(status.summary());
+}
+
+// One transaction for one envelope over `client`.
+asio::awaitable<std::vector<mta::RecipientResult>> transact(std::shared_ptr<mta::Client> client,
+                                                            const Envelope& e, std::string sender,
+                                                            std::string rcpt,
+                                                            std::shared_ptr<const std::string> body) {
     mta::Message message;
     message.sender = std::move(sender);
     mta::Recipient recipient;
@@ -148,21 +245,29 @@ asio::awaitable<Outcome> send_one(std::vector<mta::Endpoint> endpoints, mta::Opt
     message.body = *body;
     message.dsn_ret = e.dsn_ret;
     message.dsn_envid = e.dsn_envid;
-    auto results = co_await client->send(std::move(message));
-    co_await client->quit();
-    if (results.empty()) {
-        co_return temporary("421 4.3.0 no result from " + client->endpoint().to_string());
+    auto sending = client->send(std::move(message));
+    co_return co_await std::move(sending);
+}
+
+// One transaction for one envelope over a new connection, which then goes to `cache` for the
+// next message of `route` (with no cache, it is closed).
+asio::awaitable<Outcome> send_one(std::vector<mta::Endpoint> endpoints, mta::Options options,
+                                  const Envelope& e, std::string sender, std::string rcpt,
+                                  std::shared_ptr<const std::string> body,
+                                  ConnectionCache* cache = nullptr, std::string route = {}) {
+    auto connected = co_await mta::Client::connect(std::move(endpoints), std::move(options));
+    if (!connected) {
+        co_return temporary(connected.error().message);
     }
-    const auto& status = results.front().status;
-    switch (status.outcome) {
-    case mta::Outcome::delivered:
-        co_return Outcome{Outcome::Status::delivered, status.summary()};
-    case mta::Outcome::permanent:
-        co_return permanent(status.summary());
-    case mta::Outcome::temporary:
-        break;
+    auto client = *connected;
+    auto sending = transact(client, e, std::move(sender), std::move(rcpt), std::move(body));
+    auto results = co_await std::move(sending);
+    if (cache != nullptr) {
+        cache->put(route, client, co_await asio::this_coro::executor);
+    } else {
+        co_await client->quit();
     }
-    co_return temporary(status.summary());
+    co_return outcome_of(results, *client);
 }
 
 // The credentials of `label` in the action's auth table, when both are given.
@@ -191,13 +296,28 @@ Outcome missing_action(const Envelope& e) {
                      " (removed by a reload): the envelope waits for it, or for mxctl remove");
 }
 
-asio::awaitable<Outcome> relay(RuntimeState& state, Envelope e,
+asio::awaitable<Outcome> relay(RuntimeState& state, ConnectionCache& cache, Envelope e,
                                std::shared_ptr<const std::string> body) {
     // The configuration of this attempt, whatever a reload does meanwhile.
     const auto gen = state.generation();
     const auto* action = gen->config.find_action(e.action);
     if (action == nullptr) {
         co_return missing_action(e);
+    }
+    // A connection left open by an earlier message of the same route (same configuration,
+    // action and host or domain) carries this one too. If it turns out to be gone before any
+    // reply decided the message, a new connection is made below.
+    const bool via_host_route = !action->host.empty() && !action->host_is_table;
+    const std::string route = std::to_string(gen->number) + "\n" + e.action + "\n" +
+                              (via_host_route ? action->host : domain_of(e.dest));
+    if (auto reused = cache.take(route)) {
+        auto sending = transact(reused, e, relay_sender(*action, e.sender), e.dest, body);
+        auto results = co_await std::move(sending);
+        const bool lost = results.empty() || (results.front().status.local && !reused->usable());
+        if (!lost) {
+            cache.put(route, reused, co_await asio::this_coro::executor);
+            co_return outcome_of(results, *reused);
+        }
     }
     const bool via_host = !action->host.empty() && !action->host_is_table;
     auto url = via_host ? core::mta::parse_relay_url(action->host)
@@ -241,7 +361,7 @@ asio::awaitable<Outcome> relay(RuntimeState& state, Envelope e,
         endpoints = std::move(*found);
     }
     auto sending = send_one(std::move(endpoints), std::move(options), e,
-                            relay_sender(*action, e.sender), e.dest, std::move(body));
+                            relay_sender(*action, e.sender), e.dest, std::move(body), &cache, route);
     co_return co_await std::move(sending);
 }
 
@@ -397,9 +517,10 @@ asio::awaitable<Outcome> local(RuntimeState& state, Workers& workers, mda::Spawn
 } // namespace
 
 Deliver make_relay_agent(RuntimeState& state) {
-    return [&state](const Envelope& e,
-                    std::shared_ptr<const std::string> body) -> asio::awaitable<Outcome> {
-        return relay(state, e, std::move(body));
+    auto cache = std::make_shared<ConnectionCache>();
+    return [&state, cache](const Envelope& e,
+                           std::shared_ptr<const std::string> body) -> asio::awaitable<Outcome> {
+        return relay(state, *cache, e, std::move(body));
     };
 }
 

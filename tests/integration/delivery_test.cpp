@@ -14,6 +14,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 
 using namespace mxd_test;
 using ::testing::HasSubstr;
@@ -61,6 +62,26 @@ class Relay : public DaemonFixture {
 };
 
 } // namespace
+
+TEST_F(Relay, OneConnectionCarriesSeveralMessages) {
+    start_with_smarthost({});
+    ASSERT_EQ(mxctl({"pause", "mta"}).status, 0);
+    constexpr int k_messages = 25;
+    for (int i = 0; i < k_messages; ++i) {
+        send("alice@sender.example", "bob@remote.example", "batch " + std::to_string(i));
+    }
+    ASSERT_EQ(mxctl({"resume", "mta"}).status, 0);
+    ASSERT_TRUE(wait_until([&] { return received(".json").size() == k_messages; }, std::chrono::seconds(30)))
+        << slurp(log_path());
+    // At most the per-domain limit of connections start together; the rest of the messages
+    // follow on the connections they leave open.
+    std::set<int> connections;
+    for (const auto& meta : received(".json")) {
+        connections.insert(nlohmann::json::parse(meta).at("connection").get<int>());
+    }
+    EXPECT_LE(connections.size(), 10u);
+    EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
+}
 
 TEST_F(Relay, TheSmarthostGetsTheMessageOnTheRetryAfterA451) {
     start_with_smarthost({"--tempfail-once", "bob@remote.example"});
