@@ -40,7 +40,6 @@ fi
 . bench/peers.sh
 peers_setup
 pf_root="$BENCH_CACHE/postfix"
-os_root="$BENCH_CACHE/opensmtpd"
 tools="$pf_root/usr/sbin"
 export LD_LIBRARY_PATH="$POSTFIX_LIBS"
 
@@ -58,18 +57,6 @@ trap cleanup EXIT
 useradd --create-home --shell /bin/sh "$user"
 home=$(getent passwd "$user" | cut -d: -f6)
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  local _
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "delivery: nothing listens on 127.0.0.1:$1 ($2)" >&2
-  return 1
-}
 declare -A port
 
 sink_port=$(free_port)
@@ -106,27 +93,8 @@ start_mxd() {
 queued_mxd() { "$build/cli/mxctl" -s "$work/mxd.sock" show queue | wc -l; }
 
 start_opensmtpd() {
-  local d="$work/opensmtpd"
   port[opensmtpd]=$(free_port)
-  mkdir -p "$d/spool/smtpd" "$d/lib/opensmtpd/empty" "$d/run"
-  chmod 711 "$d/spool/smtpd"
-  chmod -R 755 "$d/lib"
-  printf 'lookup file\n' > "$d/resolv.conf"  # asr would ask DNS first for each client's name
-  { echo "listen on 127.0.0.1 port ${port[opensmtpd]}"; rules; } > "$d/smtpd.conf"
-  chmod 644 "$d/resolv.conf" "$d/smtpd.conf"
-  cat > "$d/start.sh" <<SH
-set -e
-mount --bind "$d/spool" /var/spool
-mount --bind "$d/lib" /var/lib
-mount --bind "$d/run" /run
-mount --bind "$d/resolv.conf" /etc/resolv.conf
-# Its delivery helpers (mail.maildir, ...), at the path compiled into smtpd.
-mount --bind "$os_root/usr/libexec" /usr/libexec
-exec "$os_root/usr/sbin/smtpd" -d -f "$d/smtpd.conf"
-SH
-  unshare --mount --propagation private sh "$d/start.sh" 2>"$work/opensmtpd.log" &
-  pids+=($!)
-  wait_port "${port[opensmtpd]}" opensmtpd
+  opensmtpd_start "$work/opensmtpd" "${port[opensmtpd]}" < <(rules)
 }
 # One file per envelope beside each message's file, while it is queued.
 queued_opensmtpd() { find "$work/opensmtpd/spool/smtpd/queue" -type f ! -name message 2>/dev/null | wc -l; }

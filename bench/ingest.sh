@@ -59,7 +59,6 @@ fi
 . bench/peers.sh
 peers_setup
 pf_root="$BENCH_CACHE/postfix"
-os_root="$BENCH_CACHE/opensmtpd"
 tools="$pf_root/usr/sbin"
 export LD_LIBRARY_PATH="$POSTFIX_LIBS"
 
@@ -77,19 +76,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A TCP port on 127.0.0.1 that nothing listens on now.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  local _
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "ingest: nothing listens on 127.0.0.1:$1 ($2)" >&2
-  return 1
-}
 declare -A port
 
 # The routing rules, in smtpd.conf(5) form, that mxd and OpenSMTPD both use.
@@ -119,26 +105,8 @@ start_mxd() {
 queued_mxd() { "$build/cli/mxctl" -s "$work/mxd.sock" show queue | wc -l; }
 
 start_opensmtpd() {
-  local d="$work/opensmtpd"
   port[opensmtpd]=$(free_port)
-  mkdir -p "$d/spool/smtpd" "$d/lib/opensmtpd/empty" "$d/run"
-  chmod 711 "$d/spool/smtpd"
-  chmod -R 755 "$d/lib"
-  printf 'lookup file\n' > "$d/resolv.conf"  # asr would ask DNS first for each client's name
-  { echo "listen on 127.0.0.1 port ${port[opensmtpd]}"; rules; } > "$d/smtpd.conf"
-  chmod 644 "$d/resolv.conf" "$d/smtpd.conf"
-  cat > "$d/start.sh" <<SH
-set -e
-mount --bind "$d/spool" /var/spool
-mount --bind "$d/lib" /var/lib
-mount --bind "$d/run" /run
-mount --bind "$d/resolv.conf" /etc/resolv.conf
-exec "$os_root/usr/sbin/smtpd" -d -f "$d/smtpd.conf" -P mda -P mta
-SH
-  # unshare and sh exec: the pid is smtpd's parent process, which stops the others.
-  unshare --mount --propagation private sh "$d/start.sh" 2>"$work/opensmtpd.log" &
-  pids+=($!)
-  wait_port "${port[opensmtpd]}" opensmtpd
+  opensmtpd_start "$work/opensmtpd" "${port[opensmtpd]}" -P mda -P mta < <(rules)
 }
 # One file per envelope beside each message's file.
 queued_opensmtpd() { find "$work/opensmtpd/spool/smtpd/queue" -type f ! -name message | wc -l; }

@@ -41,3 +41,51 @@ peers_setup() {
 postmap_peer() {
   LD_LIBRARY_PATH="$POSTFIX_LIBS" "$BENCH_CACHE/postfix/usr/sbin/postmap" -c "$BENCH_CACHE/postfix-conf" "$@"
 }
+
+# A TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits up to 10 s for a listener on 127.0.0.1:$1 ($2 names it in the error).
+wait_port() {
+  local _
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "bench: nothing listens on 127.0.0.1:$1 ($2)" >&2
+  return 1
+}
+
+# Starts the unpacked OpenSMTPD in directory $1, listening on 127.0.0.1 port $2, with the
+# smtpd.conf rules read from stdin and smtpd's flags after $2; stderr goes to $1.log. It runs
+# in a private mount namespace where its compiled-in paths (/var/spool, /var/lib, /run, and
+# /usr/libexec for its delivery helpers such as mail.maildir) and a resolv.conf that says
+# `lookup file` (no DNS) are bind-mounted from $1, so nothing is installed. Sets os_pid to
+# the namespace's first process (smtpd's parent: nsenter --target it for smtpctl) and adds it
+# to the caller's pids array.
+opensmtpd_start() {
+  local d=$1 listen_port=$2
+  shift 2
+  mkdir -p "$d/spool/smtpd" "$d/lib/opensmtpd/empty" "$d/run"
+  chmod 711 "$d/spool/smtpd"
+  chmod -R 755 "$d/lib"
+  printf 'lookup file\n' >"$d/resolv.conf"  # asr would ask DNS first for each client's name
+  { echo "listen on 127.0.0.1 port $listen_port"; cat; } >"$d/smtpd.conf"
+  chmod 644 "$d/resolv.conf" "$d/smtpd.conf"
+  cat >"$d/start.sh" <<SH
+set -e
+mount --bind "$d/spool" /var/spool
+mount --bind "$d/lib" /var/lib
+mount --bind "$d/run" /run
+mount --bind "$d/resolv.conf" /etc/resolv.conf
+mount --bind "$BENCH_CACHE/opensmtpd/usr/libexec" /usr/libexec
+exec "$BENCH_CACHE/opensmtpd/usr/sbin/smtpd" -d -f "$d/smtpd.conf" $*
+SH
+  # unshare and sh exec: the pid is smtpd's parent process, which stops the others.
+  unshare --mount --propagation private sh "$d/start.sh" 2>"$d.log" &
+  os_pid=$!
+  pids+=("$os_pid")
+  wait_port "$listen_port" opensmtpd
+}

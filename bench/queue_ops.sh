@@ -82,18 +82,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  local _
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "queue_ops: nothing listens on 127.0.0.1:$1 ($2)" >&2
-  return 1
-}
 declare -A port
 
 # The routing rules, in smtpd.conf(5) form, for mxd and OpenSMTPD: every recipient relayed to
@@ -123,27 +111,8 @@ start_mxd() {
 queued_mxd() { "$mxctl" -s "$work/mxd.sock" show queue | wc -l; }
 
 start_opensmtpd() {
-  local d="$work/opensmtpd"
   port[opensmtpd]=$(free_port)
-  mkdir -p "$d/spool/smtpd" "$d/lib/opensmtpd/empty" "$d/run"
-  chmod 711 "$d/spool/smtpd"
-  chmod -R 755 "$d/lib"
-  printf 'lookup file\n' >"$d/resolv.conf"
-  { echo "listen on 127.0.0.1 port ${port[opensmtpd]}"; rules; } >"$d/smtpd.conf"
-  chmod 644 "$d/resolv.conf" "$d/smtpd.conf"
-  cat >"$d/start.sh" <<SH
-set -e
-mount --bind "$d/spool" /var/spool
-mount --bind "$d/lib" /var/lib
-mount --bind "$d/run" /run
-mount --bind "$d/resolv.conf" /etc/resolv.conf
-exec "$os_root/usr/sbin/smtpd" -d -f "$d/smtpd.conf" -P mda -P mta
-SH
-  # unshare and sh exec: the pid is smtpd's parent, whose mount namespace smtpctl enters.
-  unshare --mount --propagation private sh "$d/start.sh" 2>"$work/opensmtpd.log" &
-  os_pid=$!
-  pids+=("$os_pid")
-  wait_port "${port[opensmtpd]}" opensmtpd
+  opensmtpd_start "$work/opensmtpd" "${port[opensmtpd]}" -P mda -P mta < <(rules)
 }
 smtpctl() { nsenter --target "$os_pid" --mount "$os_root/usr/sbin/smtpctl" "$@"; }
 queued_opensmtpd() { smtpctl show queue | wc -l; }
