@@ -213,6 +213,19 @@ void render_item_text(const core::protocol::Command& command, const json& item, 
         }
         return;
     }
+    if (command.id == CommandId::show_relays) {
+        // smtpctl's show relays shape: the relay in brackets, then key=value counters.
+        const auto ago = [](const json& at) {
+            return at.is_number() ? std::to_string(at.get<long long>()) + "s" : std::string("-");
+        };
+        const auto error = item.value("last_error", "");
+        out << "[relay:" << item.value("destination", "") << ",action=" << item.value("action", "")
+            << "] active=" << item.value("active", 0) << " idle=" << item.value("idle", 0)
+            << " nconn=" << item.value("connections", 0) << " messages=" << item.value("messages", 0)
+            << " lastconn=" << ago(item.value("last_connection_ago", json(nullptr)))
+            << " error=" << (error.empty() ? "-" : error) << "\n";
+        return;
+    }
     if (command.id == CommandId::show_tables) {
         char line[512];
         if (index == 0) {
@@ -342,6 +355,7 @@ void render_text(const core::protocol::Command& command, const json& result, std
         out << core::stats::format_text(result);
         return;
     case CommandId::show_tables:
+    case CommandId::show_relays:
     case CommandId::show_queue:
     case CommandId::trace_follow:
     case CommandId::monitor:

@@ -7,7 +7,7 @@
 _mxctl_next() {
     case $1 in
     '') _mxctl_words='show monitor mailq log trace untrace reload stop pause resume schedule remove expand encrypt check-config config table update makemap newaliases sendmail' ;;
-    'show') _mxctl_words='status stats queue envelope message tables' ;;
+    'show') _mxctl_words='status stats queue envelope message relays tables' ;;
     'log') _mxctl_words='verbose brief' ;;
     'pause') _mxctl_words='envelope' ;;
     'resume') _mxctl_words='envelope' ;;
@@ -114,6 +114,10 @@ _mxctl_command() {
     'config migrate')
         _mxctl_positional='file'
         _mxctl_options='-D --define'
+        ;;
+    'show relays')
+        _mxctl_positional=''
+        _mxctl_options=''
         ;;
     'show tables')
         _mxctl_positional=''

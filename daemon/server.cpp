@@ -60,6 +60,7 @@ Server::~Server() {
         state.queue->on_committed(nullptr);
     }
     state.scheduler.reset();
+    state.relay_activity.reset();
     state.resolver.reset();
     state.reloader = nullptr;
 }
@@ -93,8 +94,9 @@ core::Result<void> Server::open() {
         settings.backoff_base = std::chrono::seconds(*state.config().queue.backoff);
     }
     MXD_TRY_ASSIGN(auto local_agent, scheduler::make_local_agent(state, m_impl->workers));
+    state.relay_activity = std::make_shared<scheduler::RelayActivity>();
     state.scheduler = std::make_shared<scheduler::Scheduler>(m_impl->io, state, m_impl->workers, std::move(settings),
-                                                             std::move(local_agent), scheduler::make_relay_agent(state),
+                                                             std::move(local_agent), scheduler::make_relay_agent(state, state.relay_activity),
                                                              scheduler::make_bounce_router(state));
     // Every committed message reaches the scheduler, from the committer thread.
     state.queue->on_committed([scheduler = state.scheduler](const std::vector<core::queue::Envelope>& envelopes) {

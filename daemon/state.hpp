@@ -27,6 +27,7 @@ class Resolver;
 }
 namespace mxd::scheduler {
 class Scheduler;
+class RelayActivity;
 }
 namespace mxd {
 class Reloader;
@@ -105,6 +106,7 @@ struct RuntimeState {
     std::shared_ptr<queue::QueueService> queue;  // the spool's store and committer
     std::shared_ptr<const dns::Resolver> resolver;      // every DNS lookup of the daemon
     std::shared_ptr<scheduler::Scheduler> scheduler;    // decides when each envelope is tried
+    std::shared_ptr<scheduler::RelayActivity> relay_activity; // the relay client's routes
     std::function<void()> request_stop;  // asks the event loop to stop after the current reply
     Reloader* reloader = nullptr;        // mxctl reload and SIGHUP (the Server)
 

@@ -47,6 +47,7 @@ enum class CommandId {
     resume_envelope,
     reload,
     expand,
+    show_relays,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").

@@ -78,6 +78,8 @@ asio::awaitable<core::Result<nlohmann::json>> dispatch(Context& context, const c
         co_return co_await handle_show_queue(context, args);
     case CommandId::show_tables:
         co_return co_await handle_show_tables(context, args);
+    case CommandId::show_relays:
+        co_return co_await handle_show_relays(context, args);
     case CommandId::table_lookup:
         co_return co_await handle_table_lookup(context, args);
     case CommandId::update_table:

@@ -51,6 +51,8 @@ asio::awaitable<core::Result<nlohmann::json>> handle_pause_envelope(Context& con
 
 // handlers_table.cpp: show tables (a stream of one item per table), table lookup, update table.
 asio::awaitable<core::Result<nlohmann::json>> handle_show_tables(Context& context, const nlohmann::json& args);
+// show relays: one item per route of the relay client (daemon/scheduler/agents.hpp RelayRoute).
+asio::awaitable<core::Result<nlohmann::json>> handle_show_relays(Context& context, const nlohmann::json& args);
 asio::awaitable<core::Result<nlohmann::json>> handle_table_lookup(Context& context, const nlohmann::json& args);
 asio::awaitable<core::Result<nlohmann::json>> handle_update_table(Context& context, const nlohmann::json& args);
 

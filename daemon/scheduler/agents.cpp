@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <map>
 
 namespace mxd::scheduler {
@@ -196,6 +197,18 @@ class ConnectionCache {
         list.push_back(Idle{std::move(client), std::move(timer)});
     }
 
+    // How many connections wait on the routes whose key ends with `suffix`.
+    std::size_t idle_ending_with(const std::string& suffix) const {
+        std::size_t n = 0;
+        for (const auto& [route, list] : m_idle) {
+            if (route.size() >= suffix.size() &&
+                route.compare(route.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                n += list.size();
+            }
+        }
+        return n;
+    }
+
     ~ConnectionCache() {
         for (auto& [route, list] : m_idle) {
             for (auto& idle : list) {
@@ -254,10 +267,15 @@ asio::awaitable<std::vector<mta::RecipientResult>> transact(std::shared_ptr<mta:
 asio::awaitable<Outcome> send_one(std::vector<mta::Endpoint> endpoints, mta::Options options,
                                   const Envelope& e, std::string sender, std::string rcpt,
                                   std::shared_ptr<const std::string> body,
-                                  ConnectionCache* cache = nullptr, std::string route = {}) {
+                                  ConnectionCache* cache = nullptr, std::string route = {},
+                                  RelayRoute* stats = nullptr) {
     auto connected = co_await mta::Client::connect(std::move(endpoints), std::move(options));
     if (!connected) {
         co_return temporary(connected.error().message);
+    }
+    if (stats != nullptr) {
+        ++stats->connections;
+        stats->last_connection = static_cast<std::int64_t>(std::time(nullptr));
     }
     auto client = *connected;
     auto sending = transact(client, e, std::move(sender), std::move(rcpt), std::move(body));
@@ -296,8 +314,8 @@ Outcome missing_action(const Envelope& e) {
                      " (removed by a reload): the envelope waits for it, or for mxctl remove");
 }
 
-asio::awaitable<Outcome> relay(RuntimeState& state, ConnectionCache& cache, Envelope e,
-                               std::shared_ptr<const std::string> body) {
+asio::awaitable<Outcome> relay(RuntimeState& state, ConnectionCache& cache, RelayRoute* stats,
+                               Envelope e, std::shared_ptr<const std::string> body) {
     // The configuration of this attempt, whatever a reload does meanwhile.
     const auto gen = state.generation();
     const auto* action = gen->config.find_action(e.action);
@@ -361,7 +379,8 @@ asio::awaitable<Outcome> relay(RuntimeState& state, ConnectionCache& cache, Enve
         endpoints = std::move(*found);
     }
     auto sending = send_one(std::move(endpoints), std::move(options), e,
-                            relay_sender(*action, e.sender), e.dest, std::move(body), &cache, route);
+                            relay_sender(*action, e.sender), e.dest, std::move(body), &cache, route,
+                            stats);
     co_return co_await std::move(sending);
 }
 
@@ -516,11 +535,64 @@ asio::awaitable<Outcome> local(RuntimeState& state, Workers& workers, mda::Spawn
 
 } // namespace
 
-Deliver make_relay_agent(RuntimeState& state) {
-    auto cache = std::make_shared<ConnectionCache>();
-    return [&state, cache](const Envelope& e,
-                           std::shared_ptr<const std::string> body) -> asio::awaitable<Outcome> {
-        return relay(state, *cache, e, std::move(body));
+struct RelayActivity::Impl {
+    ConnectionCache cache;
+    std::map<std::pair<std::string, std::string>, RelayRoute> routes; // by action, destination
+
+    // The route of `e`, made on first use; null when its action is not configured.
+    RelayRoute* route_of(const RuntimeState& state, const Envelope& e) {
+        const auto* action = state.config().find_action(e.action);
+        if (action == nullptr) {
+            return nullptr;
+        }
+        const bool via_host = !action->host.empty() && !action->host_is_table;
+        const auto destination = via_host ? action->host : domain_of(e.dest);
+        auto& route = routes[{e.action, destination}];
+        route.action = e.action;
+        route.destination = destination;
+        return &route;
+    }
+};
+
+RelayActivity::RelayActivity() : m_impl(std::make_unique<Impl>()) {}
+RelayActivity::~RelayActivity() = default;
+
+std::vector<RelayRoute> RelayActivity::routes() const {
+    std::vector<RelayRoute> out;
+    for (const auto& [key, route] : m_impl->routes) {
+        out.push_back(route);
+        out.back().idle = m_impl->cache.idle_ending_with("\n" + key.first + "\n" + key.second);
+    }
+    return out;
+}
+
+namespace {
+
+// relay(), with its attempt counted on its route.
+asio::awaitable<Outcome> counted_relay(RuntimeState& state, std::shared_ptr<RelayActivity> activity,
+                                       Envelope e, std::shared_ptr<const std::string> body) {
+    auto& impl = activity->impl();
+    auto* stats = impl.route_of(state, e);
+    if (stats != nullptr) {
+        ++stats->active;
+    }
+    auto relaying = relay(state, impl.cache, stats, std::move(e), std::move(body));
+    auto outcome = co_await std::move(relaying);
+    if (stats != nullptr) {
+        --stats->active;
+        ++stats->messages;
+        stats->last_attempt = static_cast<std::int64_t>(std::time(nullptr));
+        stats->last_error = outcome.status == Outcome::Status::delivered ? std::string() : outcome.text;
+    }
+    co_return outcome;
+}
+
+} // namespace
+
+Deliver make_relay_agent(RuntimeState& state, std::shared_ptr<RelayActivity> activity) {
+    return [&state, activity](const Envelope& e,
+                              std::shared_ptr<const std::string> body) -> asio::awaitable<Outcome> {
+        return counted_relay(state, activity, e, std::move(body));
     };
 }
 

@@ -3,6 +3,11 @@
 
 #include "daemon/scheduler/scheduler.hpp"
 
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
 namespace mxd {
 struct RuntimeState;
 class Workers;
@@ -12,11 +17,43 @@ class Workers;
 // delivery (mda) for everything else, each mapping its result to a scheduler::Outcome.
 namespace mxd::scheduler {
 
+// What the relay client has done on one route, for `mxctl show relays`: an action and its
+// relay host, or an action and the destination domain it delivers to by MX.
+struct RelayRoute {
+    std::string action;
+    std::string destination;        // the host URL, or the domain
+    std::size_t active = 0;         // transactions in progress
+    std::size_t idle = 0;           // connections open, waiting for the next message
+    std::uint64_t connections = 0;  // connections opened since start
+    std::uint64_t messages = 0;     // attempts made since start, whatever their outcome
+    std::int64_t last_connection = 0; // unix time of the last connection opened; 0: none
+    std::int64_t last_attempt = 0;    // unix time of the last attempt's end; 0: none
+    std::string last_error;           // the last attempt's error; "" when it was delivered
+};
+
+// The relay agent's routes and its cache of open connections. Event loop only.
+class RelayActivity {
+  public:
+    RelayActivity();
+    ~RelayActivity();
+    RelayActivity(const RelayActivity&) = delete;
+    RelayActivity& operator=(const RelayActivity&) = delete;
+    // Every route used since start, by action then destination.
+    std::vector<RelayRoute> routes() const;
+
+    struct Impl;
+    Impl& impl() { return *m_impl; }
+
+  private:
+    std::unique_ptr<Impl> m_impl;
+};
+
 // Relays an envelope of a `relay` action: to the action's `host` URL, else to the MX hosts
 // of the recipient's domain (RFC 5321 5.1, with the implicit MX), one transaction per
 // envelope. DNS failures and unreachable hosts are temporary; a domain that does not exist
 // or a null MX (RFC 7505) is permanent.
-Deliver make_relay_agent(RuntimeState& state);
+// `activity` records what it does and holds its open connections.
+Deliver make_relay_agent(RuntimeState& state, std::shared_ptr<RelayActivity> activity);
 
 // Delivers an envelope of a local action (mbox, maildir, mda, lmtp) or a `|command` or
 // `/file` destination from a table, as the recipient's user.

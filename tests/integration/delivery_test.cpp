@@ -81,6 +81,19 @@ TEST_F(Relay, OneConnectionCarriesSeveralMessages) {
     }
     EXPECT_LE(connections.size(), 10u);
     EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
+    // show relays says what the relay client did on that route.
+    const auto relays = mxctl({"-j", "show", "relays"});
+    ASSERT_EQ(relays.status, 0) << relays.err;
+    const auto route = nlohmann::json::parse(relays.out.substr(0, relays.out.find('\n')));
+    EXPECT_EQ(route["action"], "out");
+    EXPECT_EQ(route["destination"], "smtp://127.0.0.1:" + std::to_string(m_smarthost->port()));
+    EXPECT_EQ(route["messages"], k_messages);
+    EXPECT_EQ(route["connections"], connections.size());
+    EXPECT_EQ(route["active"], 0);
+    EXPECT_EQ(route["last_error"], "");
+    EXPECT_THAT(mxctl({"show", "relays"}).out,
+                HasSubstr("[relay:smtp://127.0.0.1:" + std::to_string(m_smarthost->port()) +
+                          ",action=out] active=0 idle="));
 }
 
 TEST_F(Relay, TheSmarthostGetsTheMessageOnTheRetryAfterA451) {
@@ -113,6 +126,12 @@ TEST_F(Relay, A550BouncesToTheSenderWithTheDsnReport) {
     EXPECT_THAT(report, HasSubstr("Subject: doomed")); // the original headers
     EXPECT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(10)));
     EXPECT_EQ(received(".eml").size(), 1u); // one bounce, delivered once
+    // The bounce, relayed by the same route, was delivered after the 550: no error stays.
+    const auto relays = mxctl({"-j", "show", "relays"});
+    ASSERT_EQ(relays.status, 0) << relays.err;
+    const auto route = nlohmann::json::parse(relays.out.substr(0, relays.out.find('\n')));
+    EXPECT_EQ(route["messages"], 2);
+    EXPECT_EQ(route["last_error"], "");
 }
 
 namespace {
