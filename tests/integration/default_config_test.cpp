@@ -36,8 +36,14 @@ TEST(BuiltInDefault, NonRootUserRunsWithNoSetUpAndIsToldWhereThingsAre) {
 
     Background mxd({mxd_binary(), "-d"}, home / "mxd.log", as_user);
     const auto socket = home / "run" / "mxd" / "mxd.sock";
-    const bool up = wait_until([&] { return std::filesystem::exists(socket) || mxd.wait(std::chrono::milliseconds(0)); },
-                               std::chrono::seconds(15));
+    // The socket opens a moment before mxd prints where things are: wait for the last line.
+    const bool up = wait_until(
+        [&] {
+            return (std::filesystem::exists(socket) &&
+                    slurp(home / "mxd.log").find("talk to it with") != std::string::npos) ||
+                   mxd.wait(std::chrono::milliseconds(0));
+        },
+        std::chrono::seconds(15));
     ASSERT_TRUE(up);
     ASSERT_FALSE(mxd.wait(std::chrono::milliseconds(0))) << slurp(home / "mxd.log");
     const auto log = slurp(home / "mxd.log");
