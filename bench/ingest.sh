@@ -112,65 +112,8 @@ start_opensmtpd() {
 queued_opensmtpd() { find "$work/opensmtpd/spool/smtpd/queue" -type f ! -name message | wc -l; }
 
 start_postfix() {
-  local d="$work/postfix"
   port[postfix]=$(free_port)
-  mkdir -p "$d/conf" "$d/queue" "$d/data"
-  chown postfix "$d/data"
-  cat > "$d/conf/main.cf" <<CF
-compatibility_level = 3.7
-queue_directory = $d/queue
-data_directory = $d/data
-command_directory = $pf_root/usr/sbin
-daemon_directory = $pf_root/usr/lib/postfix/sbin
-shlib_directory = $pf_root/usr/lib/postfix
-meta_directory = $pf_root/etc/postfix
-mail_owner = postfix
-setgid_group = postdrop
-import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C LD_LIBRARY_PATH=$POSTFIX_LIBS
-maillog_file_prefixes = $work
-maillog_file = $work/postfix.log
-myhostname = bench.localdomain
-mydestination =
-alias_maps =
-alias_database =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-# Every message to the hold queue: accepted, stored, never delivered.
-smtpd_recipient_restrictions = check_client_access static:HOLD, permit_mynetworks, reject
-CF
-  cat > "$d/conf/master.cf" <<CF
-127.0.0.1:${port[postfix]} inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n -  0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -  - trivial-rewrite
-bounce    unix  - - n -  0 bounce
-defer     unix  - - n -  0 bounce
-trace     unix  - - n -  0 bounce
-verify    unix  - - n -  1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -  - proxymap
-showq     unix  n - n -  - showq
-error     unix  - - n -  - error
-retry     unix  - - n -  - error
-discard   unix  - - n -  - discard
-smtp      unix  - - n -  - smtp
-relay     unix  - - n -  - smtp
-local     unix  - n n -  - local
-virtual   unix  - n n -  - virtual
-anvil     unix  - - n -  1 anvil
-scache    unix  - - n -  1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CF
-  postfix_started=1
-  if ! "$tools/postfix" -c "$d/conf" start >/dev/null 2>&1; then
-    echo "ingest: postfix did not start:" >&2
-    cat "$work/postfix.log" >&2 || true
-    return 1
-  fi
-  wait_port "${port[postfix]}" postfix
+  postfix_start "$work/postfix" "${port[postfix]}"
 }
 queued_postfix() { find "$work/postfix/queue/hold" -type f | wc -l; }
 
