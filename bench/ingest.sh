@@ -88,19 +88,8 @@ CONF
 }
 
 start_mxd() {
-  {
-    echo "queue directory \"$work/mxd/spool\""
-    echo "listen on 127.0.0.1 port 0"
-    rules
-    echo "smtp limit max-mails 100000"
-  } > "$work/mxd.conf"
-  mkdir -p "$work/mxd"
-  "$build/daemon/mxd" -d -f "$work/mxd.conf" -s "$work/mxd.sock" -P mda -P mta 2>"$work/mxd.log" &
-  pids+=($!)
-  local _
-  for _ in $(seq 200); do [ -S "$work/mxd.sock" ] && break; sleep 0.05; done
-  port[mxd]=$("$build/cli/mxctl" -s "$work/mxd.sock" -j show status |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["listeners"][0]["port"])')
+  mxd_start "$work/mxd" "$build" -P mda -P mta < <({ rules; echo "smtp limit max-mails 100000"; })
+  port[mxd]=$mxd_port
 }
 queued_mxd() { "$build/cli/mxctl" -s "$work/mxd.sock" show queue | wc -l; }
 

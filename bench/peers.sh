@@ -156,3 +156,24 @@ CF
   fi
   wait_port "$listen_port" postfix
 }
+
+# Starts mxd from build directory $2 in directory $1 (spool $1/spool, socket $1.sock, log
+# $1.log) with the configuration read from stdin after its queue and listen lines, and mxd's
+# flags after $2; sets mxd_port to the SMTP port it bound and adds its pid to the caller's
+# pids array.
+mxd_start() {
+  local d=$1 build_dir=$2 _
+  shift 2
+  mkdir -p "$d"
+  {
+    echo "queue directory \"$d/spool\""
+    echo "listen on 127.0.0.1 port 0"
+    cat
+  } >"$d.conf"
+  "$build_dir/daemon/mxd" -d -f "$d.conf" -s "$d.sock" "$@" >/dev/null 2>"$d.log" &
+  pids+=($!)
+  for _ in $(seq 200); do [ -S "$d.sock" ] && break; sleep 0.05; done
+  # shellcheck disable=SC2034  # read by the caller
+  mxd_port=$("$build_dir/cli/mxctl" -s "$d.sock" -j show status |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["listeners"][0]["port"])')
+}
