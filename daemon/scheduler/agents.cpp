@@ -325,9 +325,9 @@ asio::awaitable<Outcome> relay(RuntimeState& state, ConnectionCache& cache, Rela
     // A connection left open by an earlier message of the same route (same configuration,
     // action and host or domain) carries this one too. If it turns out to be gone before any
     // reply decided the message, a new connection is made below.
-    const bool via_host_route = !action->host.empty() && !action->host_is_table;
+    const bool via_host = !action->host.empty() && !action->host_is_table;
     const std::string route = std::to_string(gen->number) + "\n" + e.action + "\n" +
-                              (via_host_route ? action->host : domain_of(e.dest));
+                              (via_host ? action->host : domain_of(e.dest));
     if (auto reused = cache.take(route)) {
         auto sending = transact(reused, e, relay_sender(*action, e.sender), e.dest, body);
         auto results = co_await std::move(sending);
@@ -337,7 +337,6 @@ asio::awaitable<Outcome> relay(RuntimeState& state, ConnectionCache& cache, Rela
             co_return outcome_of(results, *reused);
         }
     }
-    const bool via_host = !action->host.empty() && !action->host_is_table;
     auto url = via_host ? core::mta::parse_relay_url(action->host)
                         : core::Result<core::mta::RelayUrl>(core::mta::RelayUrl{});
     if (!url) {
