@@ -225,67 +225,123 @@ class ConnectionCache {
     std::map<std::string, std::vector<Idle>> m_idle;
 };
 
-// The outcome of a one-recipient transaction's results.
-Outcome outcome_of(const std::vector<mta::RecipientResult>& results, const mta::Client& client) {
-    if (results.empty()) {
-        return temporary("421 4.3.0 no result from " + client.endpoint().to_string());
+// The outcome of each envelope, from its recipient's result (matched by envelope id); one
+// without a result is temporary.
+std::vector<Outcome> outcomes_of(const std::vector<Envelope>& envelopes,
+                                 const std::vector<mta::RecipientResult>& results,
+                                 const mta::Client& client) {
+    std::vector<Outcome> out;
+    for (const auto& e : envelopes) {
+        const auto found = std::find_if(results.begin(), results.end(),
+                                        [&](const mta::RecipientResult& r) { return r.envelope == e.id; });
+        if (found == results.end()) {
+            out.push_back(temporary("421 4.3.0 no result from " + client.endpoint().to_string()));
+            continue;
+        }
+        const auto& status = found->status;
+        switch (status.outcome) {
+        case mta::Outcome::delivered:
+            out.push_back(Outcome{Outcome::Status::delivered, status.summary()});
+            continue;
+        case mta::Outcome::permanent:
+            out.push_back(permanent(status.summary()));
+            continue;
+        case mta::Outcome::temporary:
+            break;
+        }
+        out.push_back(temporary(status.summary()));
     }
-    const auto& status = results.front().status;
-    switch (status.outcome) {
-    case mta::Outcome::delivered:
-        return Outcome{Outcome::Status::delivered, status.summary()};
-    case mta::Outcome::permanent:
-        return permanent(status.summary());
-    case mta::Outcome::temporary:
-        break;
-    }
-    return temporary(status.summary());
+    return out;
 }
 
-// One transaction for one envelope over `client`.
-asio::awaitable<std::vector<mta::RecipientResult>> transact(std::shared_ptr<mta::Client> client,
-                                                            const Envelope& e, std::string sender,
-                                                            std::string rcpt,
-                                                            std::shared_ptr<const std::string> body) {
+// The message of one transaction: `sender`, and each envelope's recipient (`rcpts`, in the
+// same order) with its own DSN parameters.
+mta::Message message_for(const std::vector<Envelope>& envelopes, const std::vector<std::string>& rcpts,
+                         const std::string& sender, const std::string& body) {
     mta::Message message;
-    message.sender = std::move(sender);
-    mta::Recipient recipient;
-    recipient.address = std::move(rcpt);
-    recipient.envelope = e.id;
-    recipient.dsn.notify = e.dsn_notify;
-    recipient.dsn.orcpt = e.dsn_orcpt;
-    message.recipients.push_back(std::move(recipient));
-    message.body = *body;
-    message.dsn_ret = e.dsn_ret;
-    message.dsn_envid = e.dsn_envid;
-    auto sending = client->send(std::move(message));
-    co_return co_await std::move(sending);
+    message.sender = sender;
+    for (std::size_t i = 0; i < envelopes.size(); ++i) {
+        mta::Recipient recipient;
+        recipient.address = rcpts[i];
+        recipient.envelope = envelopes[i].id;
+        recipient.dsn.notify = envelopes[i].dsn_notify;
+        recipient.dsn.orcpt = envelopes[i].dsn_orcpt;
+        message.recipients.push_back(std::move(recipient));
+    }
+    message.body = body;
+    message.dsn_ret = envelopes.front().dsn_ret;
+    message.dsn_envid = envelopes.front().dsn_envid;
+    return message;
 }
 
-// One transaction for one envelope over a new connection, which then goes to `cache` for the
+// One transaction over `client` for the envelopes of one message (`rcpts` are their
+// forward-paths, in order), and more while the server takes only some of them: RFC 5321
+// 4.5.3.1.10 lets a server answer 452 to the recipients past its limit, and the client send
+// those in a later transaction. Returns one result per recipient.
+asio::awaitable<std::vector<mta::RecipientResult>>
+transact(std::shared_ptr<mta::Client> client, std::vector<Envelope> envelopes,
+         std::vector<std::string> rcpts, std::string sender, std::shared_ptr<const std::string> body) {
+    std::vector<mta::RecipientResult> out;
+    while (!envelopes.empty()) {
+        auto sending = client->send(message_for(envelopes, rcpts, sender, *body));
+        auto results = co_await std::move(sending);
+        std::vector<Envelope> again;
+        std::vector<std::string> again_rcpts;
+        std::vector<mta::RecipientResult> deferred;
+        bool progress = false;
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            const auto& status = results[i].status;
+            if (!status.local && status.reply.code == 452 && i < envelopes.size()) {
+                again.push_back(envelopes[i]);
+                again_rcpts.push_back(rcpts[i]);
+                deferred.push_back(std::move(results[i]));
+                continue;
+            }
+            progress = true;
+            out.push_back(std::move(results[i]));
+        }
+        if (!progress || again.empty() || !client->usable()) {
+            out.insert(out.end(), deferred.begin(), deferred.end());
+            break;
+        }
+        envelopes = std::move(again);
+        rcpts = std::move(again_rcpts);
+    }
+    co_return out;
+}
+
+// The recipients' forward-paths of relayed envelopes.
+std::vector<std::string> dests_of(const std::vector<Envelope>& envelopes) {
+    std::vector<std::string> out;
+    for (const auto& e : envelopes) {
+        out.push_back(e.dest);
+    }
+    return out;
+}
+
+// Transactions for the envelopes over a new connection, which then goes to `cache` for the
 // next message of `route` (with no cache, it is closed).
-asio::awaitable<Outcome> send_one(std::vector<mta::Endpoint> endpoints, mta::Options options,
-                                  const Envelope& e, std::string sender, std::string rcpt,
-                                  std::shared_ptr<const std::string> body,
-                                  ConnectionCache* cache = nullptr, std::string route = {},
-                                  RelayRoute* stats = nullptr) {
+asio::awaitable<std::vector<Outcome>>
+send_new(std::vector<mta::Endpoint> endpoints, mta::Options options, std::vector<Envelope> envelopes,
+         std::vector<std::string> rcpts, std::string sender, std::shared_ptr<const std::string> body,
+         ConnectionCache* cache = nullptr, std::string route = {}, RelayRoute* stats = nullptr) {
     auto connected = co_await mta::Client::connect(std::move(endpoints), std::move(options));
     if (!connected) {
-        co_return temporary(connected.error().message);
+        co_return std::vector<Outcome>(envelopes.size(), temporary(connected.error().message));
     }
     if (stats != nullptr) {
         ++stats->connections;
         stats->last_connection = static_cast<std::int64_t>(std::time(nullptr));
     }
     auto client = *connected;
-    auto sending = transact(client, e, std::move(sender), std::move(rcpt), std::move(body));
+    auto sending = transact(client, envelopes, std::move(rcpts), std::move(sender), std::move(body));
     auto results = co_await std::move(sending);
     if (cache != nullptr) {
         cache->put(route, client, co_await asio::this_coro::executor);
     } else {
         co_await client->quit();
     }
-    co_return outcome_of(results, *client);
+    co_return outcomes_of(envelopes, results, *client);
 }
 
 // The credentials of `label` in the action's auth table, when both are given.
@@ -314,51 +370,64 @@ Outcome missing_action(const Envelope& e) {
                      " (removed by a reload): the envelope waits for it, or for mxctl remove");
 }
 
-asio::awaitable<Outcome> relay(RuntimeState& state, ConnectionCache& cache, RelayRoute* stats,
-                               Envelope e, std::shared_ptr<const std::string> body) {
+// Whether an action relays to its `host` URL rather than by MX.
+bool relays_via_host(const core::config::Action& action) {
+    return !action.host.empty() && !action.host_is_table;
+}
+
+// Relays envelopes of one message with the same action and route in one transaction.
+asio::awaitable<std::vector<Outcome>> relay(RuntimeState& state, ConnectionCache& cache,
+                                            RelayRoute* stats, std::vector<Envelope> envelopes,
+                                            std::shared_ptr<const std::string> body) {
+    const auto all = [n = envelopes.size()](Outcome o) { return std::vector<Outcome>(n, o); };
+    const auto& e = envelopes.front();
     // The configuration of this attempt, whatever a reload does meanwhile.
     const auto gen = state.generation();
     const auto* action = gen->config.find_action(e.action);
     if (action == nullptr) {
-        co_return missing_action(e);
+        co_return all(missing_action(e));
     }
+    const auto sender = relay_sender(*action, e.sender);
     // A connection left open by an earlier message of the same route (same configuration,
     // action and host or domain) carries this one too. If it turns out to be gone before any
     // reply decided the message, a new connection is made below.
-    const bool via_host = !action->host.empty() && !action->host_is_table;
+    const bool via_host = relays_via_host(*action);
     const std::string route = std::to_string(gen->number) + "\n" + e.action + "\n" +
                               (via_host ? action->host : domain_of(e.dest));
     if (auto reused = cache.take(route)) {
-        auto sending = transact(reused, e, relay_sender(*action, e.sender), e.dest, body);
+        auto sending = transact(reused, envelopes, dests_of(envelopes), sender, body);
         auto results = co_await std::move(sending);
-        const bool lost = results.empty() || (results.front().status.local && !reused->usable());
+        const bool lost =
+            results.empty() ||
+            (!reused->usable() && std::all_of(results.begin(), results.end(),
+                                              [](const auto& r) { return r.status.local; }));
         if (!lost) {
             cache.put(route, reused, co_await asio::this_coro::executor);
-            co_return outcome_of(results, *reused);
+            co_return outcomes_of(envelopes, results, *reused);
         }
     }
     auto url = via_host ? core::mta::parse_relay_url(action->host)
                         : core::Result<core::mta::RelayUrl>(core::mta::RelayUrl{});
     if (!url) {
-        co_return temporary("451 4.3.5 bad relay host: " + url.error().message);
+        co_return all(temporary("451 4.3.5 bad relay host: " + url.error().message));
     }
     // The action's TLS, helo, ca and pki, as the relay client reads them.
     auto configured = mta::options_for(gen->config, *action, *url);
     if (!configured) {
-        co_return temporary("451 4.3.5 relay options: " + configured.error().message);
+        co_return all(temporary("451 4.3.5 relay options: " + configured.error().message));
     }
     mta::Options options = std::move(*configured);
     std::vector<mta::Endpoint> endpoints;
     if (via_host) {
         auto creds = credentials_for(*gen, *action, url->label);
         if (!creds) {
-            co_return temporary("451 4.7.0 " + creds.error().message);
+            co_return all(temporary("451 4.7.0 " + creds.error().message));
         }
         options.credentials = std::move(*creds);
         auto lookup = url_endpoints(*state.resolver, *url);
         auto found = co_await std::move(lookup);
         if (!found) {
-            co_return temporary(found.error().message);
+            co_return all(temporary(found.error().message));
         }
         endpoints = std::move(*found);
     } else {
@@ -368,18 +437,19 @@ asio::awaitable<Outcome> relay(RuntimeState& state, ConnectionCache& cache, Rela
         if (!found) {
             const auto& error = found.error();
             if (error.code == core::Errc::invalid_argument) {
-                co_return permanent(error.message);
+                co_return all(permanent(error.message));
             }
             if (error.code == core::Errc::not_found) {
-                co_return permanent("550 5.1.2 domain " + domain + " not found: " + error.message);
+                co_return all(
+                    permanent("550 5.1.2 domain " + domain + " not found: " + error.message));
             }
-            co_return temporary("451 4.4.3 DNS for " + domain + ": " + error.message);
+            co_return all(temporary("451 4.4.3 DNS for " + domain + ": " + error.message));
         }
         endpoints = std::move(*found);
     }
-    auto sending = send_one(std::move(endpoints), std::move(options), e,
-                            relay_sender(*action, e.sender), e.dest, std::move(body), &cache, route,
-                            stats);
+    auto rcpts = dests_of(envelopes);
+    auto sending = send_new(std::move(endpoints), std::move(options), std::move(envelopes),
+                            std::move(rcpts), sender, std::move(body), &cache, route, stats);
     co_return co_await std::move(sending);
 }
 
@@ -399,9 +469,11 @@ asio::awaitable<Outcome> lmtp(RuntimeState& state, const core::config::Action& a
     if (!found) {
         co_return temporary(found.error().message);
     }
-    auto sending = send_one(std::move(*found), std::move(options), e, e.sender,
-                            action.lmtp_rcpt_to ? e.rcpt : e.dest, std::move(body));
-    co_return co_await std::move(sending);
+    std::vector<std::string> rcpts{action.lmtp_rcpt_to ? e.rcpt : e.dest};
+    auto sending = send_new(std::move(*found), std::move(options), {e}, std::move(rcpts), e.sender,
+                            std::move(body));
+    auto outcomes = co_await std::move(sending);
+    co_return outcomes.front();
 }
 
 // A user of the action's userbase (<getpwnam> by default). Errc::not_found when unknown.
@@ -544,7 +616,7 @@ struct RelayActivity::Impl {
         if (action == nullptr) {
             return nullptr;
         }
-        const bool via_host = !action->host.empty() && !action->host_is_table;
+        const bool via_host = relays_via_host(*action);
         const auto destination = via_host ? action->host : domain_of(e.dest);
         auto& route = routes[{e.action, destination}];
         route.action = e.action;
@@ -568,31 +640,50 @@ std::vector<RelayRoute> RelayActivity::routes() const {
 namespace {
 
 // relay(), with its attempt counted on its route.
-asio::awaitable<Outcome> counted_relay(RuntimeState& state, std::shared_ptr<RelayActivity> activity,
-                                       Envelope e, std::shared_ptr<const std::string> body) {
+asio::awaitable<std::vector<Outcome>> counted_relay(RuntimeState& state,
+                                                    std::shared_ptr<RelayActivity> activity,
+                                                    std::vector<Envelope> envelopes,
+                                                    std::shared_ptr<const std::string> body) {
     auto& impl = activity->impl();
-    auto* stats = impl.route_of(state, e);
+    auto* stats = impl.route_of(state, envelopes.front());
     if (stats != nullptr) {
         ++stats->active;
     }
-    auto relaying = relay(state, impl.cache, stats, std::move(e), std::move(body));
-    auto outcome = co_await std::move(relaying);
+    auto relaying = relay(state, impl.cache, stats, std::move(envelopes), std::move(body));
+    auto outcomes = co_await std::move(relaying);
     if (stats != nullptr) {
         --stats->active;
         ++stats->messages;
         stats->last_attempt = static_cast<std::int64_t>(std::time(nullptr));
-        stats->last_error = outcome.status == Outcome::Status::delivered ? std::string() : outcome.text;
+        // The last error of the transaction: the first recipient's that was not delivered.
+        stats->last_error.clear();
+        for (const auto& o : outcomes) {
+            if (o.status != Outcome::Status::delivered) {
+                stats->last_error = o.text;
+                break;
+            }
+        }
     }
-    co_return outcome;
+    co_return outcomes;
 }
 
 } // namespace
 
-Deliver make_relay_agent(RuntimeState& state, std::shared_ptr<RelayActivity> activity) {
-    return [&state, activity](const Envelope& e,
-                              std::shared_ptr<const std::string> body) -> asio::awaitable<Outcome> {
-        return counted_relay(state, activity, e, std::move(body));
+RelayAgent make_relay_agent(RuntimeState& state, std::shared_ptr<RelayActivity> activity) {
+    RelayAgent agent;
+    agent.deliver = [&state, activity](std::vector<Envelope> envelopes,
+                                       std::shared_ptr<const std::string> body)
+        -> asio::awaitable<std::vector<Outcome>> {
+        return counted_relay(state, activity, std::move(envelopes), std::move(body));
     };
+    // Envelopes of a message go in one transaction when they have the same action and relay
+    // host, or (by MX) the same destination domain.
+    agent.route = [&state](const Envelope& e) {
+        const auto* action = state.config().find_action(e.action);
+        const bool via_host = action != nullptr && relays_via_host(*action);
+        return e.action + "\n" + (via_host ? action->host : domain_of(e.dest));
+    };
+    return agent;
 }
 
 core::Result<Deliver> make_local_agent(RuntimeState& state, Workers& workers) {

@@ -48,12 +48,13 @@ class RelayActivity {
     std::unique_ptr<Impl> m_impl;
 };
 
-// Relays an envelope of a `relay` action: to the action's `host` URL, else to the MX hosts
-// of the recipient's domain (RFC 5321 5.1, with the implicit MX), one transaction per
-// envelope. DNS failures and unreachable hosts are temporary; a domain that does not exist
-// or a null MX (RFC 7505) is permanent.
+// Relays the envelopes of a `relay` action: to the action's `host` URL, else to the MX hosts
+// of the recipient's domain (RFC 5321 5.1, with the implicit MX). The envelopes of a message
+// the scheduler gathers (same action, and same host or domain) go in one transaction, each
+// with its own outcome. DNS failures and unreachable hosts are temporary; a domain that does
+// not exist or a null MX (RFC 7505) is permanent.
 // `activity` records what it does and holds its open connections.
-Deliver make_relay_agent(RuntimeState& state, std::shared_ptr<RelayActivity> activity);
+RelayAgent make_relay_agent(RuntimeState& state, std::shared_ptr<RelayActivity> activity);
 
 // Delivers an envelope of a local action (mbox, maildir, mda, lmtp) or a `|command` or
 // `/file` destination from a table, as the recipient's user.

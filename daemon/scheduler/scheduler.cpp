@@ -45,9 +45,9 @@ std::string_view status_name(Outcome::Status s) {
 } // namespace
 
 Scheduler::Scheduler(asio::io_context& io, RuntimeState& state, Workers& workers, Settings settings,
-                     Deliver deliver_local, Deliver deliver_relay, RouteBounce route_bounce)
+                     Deliver deliver_local, RelayAgent relay, RouteBounce route_bounce)
     : m_io(io), m_state(state), m_workers(workers), m_settings(std::move(settings)),
-      m_deliver_local(std::move(deliver_local)), m_deliver_relay(std::move(deliver_relay)),
+      m_deliver_local(std::move(deliver_local)), m_relay(std::move(relay)),
       m_route_bounce(std::move(route_bounce)), m_timer(io) {}
 
 core::Result<void> Scheduler::start() {
@@ -153,13 +153,51 @@ void Scheduler::unplace(EvpId id, Entry& entry) {
     entry.where = Where::due;
 }
 
-void Scheduler::start_delivery(EvpId id, Entry& entry) {
-    entry.where = Where::inflight;
-    ++m_inflight;
-    if (kind_of(entry.envelope) == k_relay) {
-        ++m_inflight_per_domain[domain_of(entry.envelope)];
+std::string Scheduler::route_of(const Envelope& e) const {
+    return m_relay.route ? m_relay.route(e) : e.action + "\n" + domain_of(e);
+}
+
+std::vector<EvpId> Scheduler::gather(EvpId leader, const Entry& entry, std::int64_t now) {
+    std::vector<EvpId> ids{leader};
+    const auto& first = entry.envelope;
+    const auto route = route_of(first);
+    // Envelope ids begin with their message id, so a message's envelopes are neighbours in
+    // m_entries: the scan costs the message's recipients, not the queue.
+    const auto msgid = static_cast<std::uint64_t>(leader.msgid().value());
+    for (auto it = m_entries.lower_bound(EvpId(msgid << 32));
+         it != m_entries.end() && it->first.msgid() == leader.msgid() &&
+         ids.size() < m_settings.max_recipients;
+         ++it) {
+        const auto& other = it->second;
+        const auto& e = other.envelope;
+        if (it->first == leader || kind_of(e) != k_relay ||
+            (other.where != Where::due && other.where != Where::waiting) || e.next_try > now ||
+            e.action != first.action || e.sender != first.sender || route_of(e) != route) {
+            continue;
+        }
+        ids.push_back(it->first);
     }
-    asio::co_spawn(m_io, attempt(id), asio::detached);
+    return ids;
+}
+
+void Scheduler::start_delivery(EvpId id, Entry& entry, std::int64_t now) {
+    std::vector<EvpId> ids{id};
+    if (kind_of(entry.envelope) == k_relay) {
+        // One transaction for the recipients of a message on one route (one MAIL FROM, one
+        // RCPT each, one DATA); it counts once against the per-domain limit, by its first
+        // envelope's domain.
+        ids = gather(id, entry, now);
+        ++m_inflight_per_domain[domain_of(entry.envelope)];
+        for (std::size_t i = 1; i < ids.size(); ++i) {
+            auto& other = m_entries.find(ids[i])->second;
+            unplace(ids[i], other); // a waiting one stays in its list, which skips it later
+            other.where = Where::inflight;
+        }
+    }
+    entry.where = Where::inflight;
+    m_inflight += ids.size();
+    ++m_attempts;
+    asio::co_spawn(m_io, attempt(std::move(ids)), asio::detached);
 }
 
 void Scheduler::release_waiting(const std::string& domain) {
@@ -192,7 +230,7 @@ asio::awaitable<void> Scheduler::loop() {
                 continue;
             }
             auto& due = m_due[kind];
-            while (!due.empty() && m_inflight < m_settings.max_inflight) {
+            while (!due.empty() && m_attempts < m_settings.max_inflight) {
                 const auto [when, id] = *due.begin();
                 if (when > now) {
                     next_due = std::min(next_due, when);
@@ -213,7 +251,7 @@ asio::awaitable<void> Scheduler::loop() {
                         continue;
                     }
                 }
-                start_delivery(id, entry->second);
+                start_delivery(id, entry->second, now);
             }
         }
         m_timer.expires_after(std::chrono::seconds(std::max<std::int64_t>(1, next_due - now)));
@@ -372,107 +410,149 @@ asio::awaitable<core::Result<Touched>> Scheduler::remove(std::vector<EvpId> ids)
     co_return touched;
 }
 
-asio::awaitable<void> Scheduler::attempt(EvpId id) {
+asio::awaitable<void> Scheduler::attempt(std::vector<EvpId> ids) {
     auto self = shared_from_this();
-    auto entry = m_entries.find(id);
-    Envelope envelope = entry->second.envelope;
-    const bool relay = envelope.type == DeliveryType::mta;
+    std::vector<Envelope> envelopes;
+    for (const auto id : ids) {
+        envelopes.push_back(m_entries.find(id)->second.envelope);
+    }
+    const bool relay = envelopes.front().type == DeliveryType::mta;
     auto queue = m_state.queue;
-    auto read = [queue, msgid = id.msgid()] { return queue->message_body(msgid); };
+    auto read = [queue, msgid = ids.front().msgid()] { return queue->message_body(msgid); };
     auto body = co_await m_workers.run(std::move(read));
-    Outcome outcome;
+    std::vector<Outcome> outcomes;
     std::shared_ptr<const std::string> text;
     if (!body || !*body) {
-        outcome = {Outcome::Status::temporary,
-                   "451 4.3.0 message unreadable: " +
-                       (body ? std::string("missing") : body.error().message)};
+        outcomes.assign(ids.size(),
+                        {Outcome::Status::temporary,
+                         "451 4.3.0 message unreadable: " +
+                             (body ? std::string("missing") : body.error().message)});
     } else {
         text = std::make_shared<const std::string>(std::move(**body));
-        MXD_TRACE(core::Subsystem::scheduler, id.hex(), "deliver",
-                  {{"type", relay ? "mta" : "mda"}, {"dest", envelope.dest}});
-        try {
-            auto& deliver = relay ? m_deliver_relay : m_deliver_local;
-            auto delivery = deliver(envelope, text);
-            outcome = co_await std::move(delivery);
-        } catch (const std::exception& e) {
-            outcome = {Outcome::Status::temporary,
-                       std::string("451 4.3.0 delivery failed: ") + e.what()};
+        for (const auto& e : envelopes) {
+            MXD_TRACE(core::Subsystem::scheduler, e.id.hex(), "deliver",
+                      {{"type", relay ? "mta" : "mda"},
+                       {"dest", e.dest},
+                       {"batch", ids.size()},
+                       {"first", ids.front().hex()}});
         }
+        try {
+            if (relay) {
+                auto delivery = m_relay.deliver(envelopes, text);
+                outcomes = co_await std::move(delivery);
+            } else {
+                auto delivery = m_deliver_local(envelopes.front(), text);
+                outcomes.push_back(co_await std::move(delivery));
+            }
+        } catch (const std::exception& e) {
+            outcomes.assign(ids.size(), {Outcome::Status::temporary,
+                                         std::string("451 4.3.0 delivery failed: ") + e.what()});
+        }
+        outcomes.resize(ids.size(),
+                        {Outcome::Status::temporary, "451 4.3.0 no result for this recipient"});
     }
     if (!text) {
         text = std::make_shared<const std::string>();
     }
-    bool leaves = false;
+    // What each envelope's outcome does to the queue, all stored in one transaction.
+    struct Recorded {
+        bool leaves = false;
+        std::optional<Envelope> updated; // its next try, when it stays
+    };
+    std::vector<Recorded> results(ids.size());
     core::queue::QueueChanges changes;
-    // Inflight envelopes stay in m_entries (remove and hold only mark them), so this holds.
-    entry = m_entries.find(id);
-    if (entry->second.remove_after) {
-        // Removed by mxctl during the attempt: whatever its outcome, it leaves, unreported.
-        changes.removals.push_back(id);
-        leaves = true;
-    } else {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto id = ids[i];
+        // Inflight envelopes stay in m_entries (remove and hold only mark them), so this holds.
+        auto entry = m_entries.find(id);
+        if (entry->second.remove_after) {
+            // Removed by mxctl during the attempt: whatever its outcome, it leaves, unreported.
+            changes.removals.push_back(id);
+            results[i].leaves = true;
+            continue;
+        }
         // g++ 12 destroys temporaries inside a co_await expression twice: build each awaitable
         // first, then await it.
-        auto recording = record(envelope, outcome, text, leaves);
-        changes = co_await std::move(recording);
+        auto recording = record(envelopes[i], outcomes[i], text, results[i].leaves);
+        auto mine = co_await std::move(recording);
         entry = m_entries.find(id);
-        if (entry->second.hold_after && !changes.updates.empty()) {
-            auto& flags = changes.updates.front().flags;
-            flags = *entry->second.hold_after ? (flags | core::queue::k_flag_hold)
-                                              : (flags & ~core::queue::k_flag_hold);
+        if (!mine.updates.empty()) {
+            auto& flags = mine.updates.front().flags;
+            if (entry->second.hold_after) {
+                flags = *entry->second.hold_after ? (flags | core::queue::k_flag_hold)
+                                                  : (flags & ~core::queue::k_flag_hold);
+            }
+            results[i].updated = mine.updates.front();
+        }
+        for (auto& m : mine.messages) {
+            changes.messages.push_back(std::move(m));
+        }
+        for (auto& u : mine.updates) {
+            changes.updates.push_back(std::move(u));
+        }
+        for (auto r : mine.removals) {
+            changes.removals.push_back(r);
         }
     }
     auto storing = m_state.queue->apply(changes);
     auto committed = co_await std::move(storing);
-    core::log::info(relay ? "mta" : "mda", "delivery",
-                    {{"evpid", id.hex()},
-                     {"from", envelope.sender},
-                     {"to", envelope.dest},
-                     {"result", status_name(outcome.status)},
-                     {"stat", outcome.text}});
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        core::log::info(relay ? "mta" : "mda", "delivery",
+                        {{"evpid", ids[i].hex()},
+                         {"from", envelopes[i].sender},
+                         {"to", envelopes[i].dest},
+                         {"result", status_name(outcomes[i].status)},
+                         {"stat", outcomes[i].text}});
+    }
 
-    // Back on the event loop: the envelope leaves memory, or waits for its next try.
-    --m_inflight;
+    // Back on the event loop: each envelope leaves memory, or waits for its next try.
+    m_inflight -= ids.size();
+    --m_attempts;
     if (relay) {
-        const auto domain = domain_of(envelope);
+        const auto domain = domain_of(envelopes.front());
         auto d = m_inflight_per_domain.find(domain);
         if (d != m_inflight_per_domain.end() && --d->second == 0) {
             m_inflight_per_domain.erase(d);
         }
         release_waiting(domain);
     }
-    entry = m_entries.find(id);
-    if (!committed) {
-        // The store refused the result: the envelope stays as it was and is tried again later
-        // (a delivered one may then be delivered twice, which the delivery rule allows).
-        core::log::error("scheduler", "record-failed",
-                         {{"evpid", id.hex()}, {"error", committed.error().message}});
-        entry->second.envelope.next_try = now_seconds() + 60;
-        entry->second.remove_after = false;
-        entry->second.hold_after.reset();
-        place(id, entry->second);
-    } else if (leaves) {
-        if (entry->second.remove_after) {
-            ++m_counts.removed;
-            core::log::info("scheduler", "removed", {{"evpid", id.hex()}, {"to", envelope.dest}});
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto id = ids[i];
+        auto entry = m_entries.find(id);
+        if (!committed) {
+            // The store refused the result: the envelope stays as it was and is tried again
+            // later (a delivered one may then be delivered twice, which the delivery rule
+            // allows).
+            core::log::error("scheduler", "record-failed",
+                             {{"evpid", id.hex()}, {"error", committed.error().message}});
+            entry->second.envelope.next_try = now_seconds() + 60;
+            entry->second.remove_after = false;
+            entry->second.hold_after.reset();
+            place(id, entry->second);
+        } else if (results[i].leaves) {
+            if (entry->second.remove_after) {
+                ++m_counts.removed;
+                core::log::info("scheduler", "removed",
+                                {{"evpid", id.hex()}, {"to", envelopes[i].dest}});
+            }
+            m_entries.erase(entry);
+        } else {
+            entry->second.envelope = results[i].updated ? *results[i].updated : envelopes[i];
+            entry->second.hold_after.reset();
+            place(id, entry->second);
         }
-        m_entries.erase(entry);
-    } else {
-        entry->second.envelope = changes.updates.empty() ? envelope : changes.updates.front();
-        entry->second.hold_after.reset();
-        place(id, entry->second);
-    }
-    // New messages (bounces, delay notices) come back through QueueService::on_committed.
-    switch (outcome.status) {
-    case Outcome::Status::delivered:
-        ++m_counts.delivered;
-        break;
-    case Outcome::Status::temporary:
-        ++m_counts.temporary;
-        break;
-    case Outcome::Status::permanent:
-        ++m_counts.permanent;
-        break;
+        // New messages (bounces, delay notices) come back through QueueService::on_committed.
+        switch (outcomes[i].status) {
+        case Outcome::Status::delivered:
+            ++m_counts.delivered;
+            break;
+        case Outcome::Status::temporary:
+            ++m_counts.temporary;
+            break;
+        case Outcome::Status::permanent:
+            ++m_counts.permanent;
+            break;
+        }
     }
     wake();
 }

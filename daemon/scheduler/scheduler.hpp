@@ -48,6 +48,20 @@ struct Outcome {
 using Deliver = std::function<asio::awaitable<Outcome>(const core::queue::Envelope& envelope,
                                                        std::shared_ptr<const std::string> body)>;
 
+// Relays envelopes of one message that the scheduler gathered (same action, sender and route)
+// in one transaction. Returns one Outcome per envelope, in order; a missing one counts as a
+// temporary failure. Never throws.
+using DeliverBatch = std::function<asio::awaitable<std::vector<Outcome>>(
+    std::vector<core::queue::Envelope> envelopes, std::shared_ptr<const std::string> body)>;
+
+// The relay agent as the scheduler sees it: the delivery, and the route of an envelope (its
+// relay host or destination domain, with its action), by which envelopes of one message are
+// gathered. An empty `route` gathers by action and destination domain.
+struct RelayAgent {
+    DeliverBatch deliver;
+    std::function<std::string(const core::queue::Envelope&)> route;
+};
+
 // Routes the recipient of a bounce (the original sender) to envelopes of the bounce message
 // `bounce` (id, sender "" and creation time set). Blocking: runs on a worker thread. An
 // error, or no envelope, drops the bounce with a log line.
@@ -56,8 +70,9 @@ using RouteBounce = std::function<core::Result<std::vector<core::queue::Envelope
 
 // Limits and timings; the defaults are OpenSMTPD's where it has one.
 struct Settings {
-    std::size_t max_inflight = 100;             // deliveries at once, all kinds
-    std::size_t max_inflight_per_domain = 10;   // relays at once to one destination domain
+    std::size_t max_inflight = 100;             // attempts (transactions) at once, all kinds
+    std::size_t max_inflight_per_domain = 10;   // relay transactions at once to one domain
+    std::size_t max_recipients = 100;           // envelopes of a message in one relay transaction
     std::chrono::seconds backoff_base{800};     // retry n waits base * n^2 (scheduler_backoff)
     std::chrono::seconds backoff_max{4 * 3600}; // but never more than this
     std::vector<long long> warn_intervals{4LL * 3600}; // `bounce warn-interval`
@@ -75,7 +90,7 @@ struct Touched {
 class Scheduler : public std::enable_shared_from_this<Scheduler> {
   public:
     Scheduler(asio::io_context& io, RuntimeState& state, Workers& workers, Settings settings,
-              Deliver deliver_local, Deliver deliver_relay, RouteBounce route_bounce);
+              Deliver deliver_local, RelayAgent relay, RouteBounce route_bounce);
 
     // Loads the queue's envelopes (blocking read, at start) and starts scheduling.
     core::Result<void> start();
@@ -134,13 +149,20 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
     static Kind kind_of(const core::queue::Envelope& e);
 
     asio::awaitable<void> loop();
-    asio::awaitable<void> attempt(core::queue::EvpId id);
+    // One delivery attempt: one local envelope, or relay envelopes of one message together.
+    asio::awaitable<void> attempt(std::vector<core::queue::EvpId> ids);
     void insert(core::queue::Envelope envelope);
     // Puts a known, not inflight envelope where its flags and next_try say.
     void place(core::queue::EvpId id, Entry& entry);
     // Takes a known envelope out of its due set or waiting list (not inflight ones).
     void unplace(core::queue::EvpId id, Entry& entry);
-    void start_delivery(core::queue::EvpId id, Entry& entry);
+    // Starts an attempt for `id`; for a relay, with the other due envelopes of its message that
+    // share its action, sender and route, up to max_recipients.
+    void start_delivery(core::queue::EvpId id, Entry& entry, std::int64_t now);
+    // The due envelopes that may share `leader`'s relay transaction, leader first.
+    std::vector<core::queue::EvpId> gather(core::queue::EvpId leader, const Entry& entry,
+                                           std::int64_t now);
+    std::string route_of(const core::queue::Envelope& e) const;
     bool paused(Kind kind) const;
     // An attempt to `domain` ended: the first envelope waiting for it becomes due.
     void release_waiting(const std::string& domain);
@@ -158,7 +180,7 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
     Workers& m_workers;
     Settings m_settings;
     Deliver m_deliver_local;
-    Deliver m_deliver_relay;
+    RelayAgent m_relay;
     RouteBounce m_route_bounce;
     asio::steady_timer m_timer;
     std::map<core::queue::EvpId, Entry> m_entries;
@@ -166,7 +188,8 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
     std::array<DueSet, 2> m_due;
     std::map<std::string, std::deque<core::queue::EvpId>> m_waiting; // by destination domain
     std::map<std::string, std::size_t> m_inflight_per_domain;
-    std::size_t m_inflight = 0;
+    std::size_t m_inflight = 0; // envelopes
+    std::size_t m_attempts = 0; // attempts in progress: a relay transaction counts once
     std::size_t m_held = 0;
     Counts m_counts;
 };

@@ -32,6 +32,10 @@ def parse_args():
                    help="451 at the first RCPT for ADDR, then accept it")
     p.add_argument("--lmtp-fail", action="append", default=[], metavar="ADDR",
                    help="LMTP: 452 for this recipient after the data")
+    p.add_argument("--max-rcpts", type=int, default=0, metavar="N",
+                   help="452 to the recipients of a transaction past the first N")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (0: any free one)")
     p.add_argument("--size", type=int, default=0, help="announce SIZE with this limit")
     p.add_argument("--no-ehlo", action="store_true", help="answer EHLO with 500 (HELO only)")
     p.add_argument("--unix", metavar="PATH", help="also listen on this UNIX socket")
@@ -52,6 +56,8 @@ class Handler:
             return "451 4.3.0 Try again later"
         if address in self.args.permfail:
             return "550 5.1.1 No such user here"
+        if self.args.max_rcpts and len(envelope.rcpt_tos) >= self.args.max_rcpts:
+            return "452 4.5.3 Too many recipients"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.append(rcpt_options)
         return "250 2.1.5 Ok"
@@ -132,7 +138,7 @@ async def main():
 
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        factory, host="127.0.0.1", port=0,
+        factory, host=args.host, port=args.port,
         ssl=tls_context(*args.smtps) if args.smtps else None)
     if args.unix:
         await loop.create_unix_server(factory, path=args.unix)

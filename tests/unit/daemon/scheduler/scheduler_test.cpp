@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: ISC
 // The scheduler on a real queue (SQLite in a temporary spool), with delivery agents that
-// record what they are given and answer after a short wait: the per-domain limit, pauses, and
-// the queue operations of mxctl (schedule, hold, remove), also on an envelope in flight.
+// record what they are given and answer after a short wait: the per-domain limit, pauses, the
+// queue operations of mxctl (schedule, hold, remove), also on an envelope in flight, and the
+// recipients of one message gathered into one relay attempt, each with its own outcome.
 #include "daemon/queue/queue_service.hpp"
 #include "daemon/scheduler/scheduler.hpp"
 #include "daemon/state.hpp"
@@ -12,6 +13,7 @@
 
 #include <ctime>
 #include <map>
+#include <set>
 
 using namespace core::queue;
 using mxd::scheduler::Outcome;
@@ -33,6 +35,10 @@ struct Harness {
     std::map<std::string, int> most_active;  // the most seen at once
     int finished = 0;
     int first_finish_index = -1;  // how many attempts had begun when the first one ended
+    std::vector<std::vector<std::string>> batches; // each relay attempt's destinations
+    std::map<std::string, Outcome::Status> answer_for; // per destination, instead of `answer`
+    std::size_t max_recipients = 100;
+    std::function<std::string(const Envelope&)> route; // the relay agent's; empty: default
 
     Harness() {
         auto queue = mxd::queue::QueueService::open(dir.path());
@@ -56,7 +62,74 @@ struct Harness {
             first_finish_index = static_cast<int>(started.size());
         }
         ++finished;
-        co_return Outcome{answer, answer == Outcome::Status::delivered ? "250 ok" : "451 later"};
+        co_return outcome_for(e.dest);
+    }
+
+    Outcome outcome_for(const std::string& dest) const {
+        const auto found = answer_for.find(dest);
+        const auto status = found != answer_for.end() ? found->second : answer;
+        switch (status) {
+        case Outcome::Status::delivered:
+            return {status, "250 ok"};
+        case Outcome::Status::temporary:
+            return {status, "451 later " + dest};
+        case Outcome::Status::permanent:
+            break;
+        }
+        return {status, "550 no " + dest};
+    }
+
+    // The relay agent: one attempt for the batch, timed and counted as its first envelope's.
+    asio::awaitable<std::vector<Outcome>> deliver_batch(std::vector<Envelope> envelopes) {
+        std::vector<std::string> dests;
+        for (const auto& e : envelopes) {
+            dests.push_back(e.dest);
+        }
+        batches.push_back(dests);
+        started.insert(started.end(), dests.begin() + 1, dests.end());
+        auto first = deliver(envelopes.front());
+        co_await std::move(first);
+        std::vector<Outcome> out;
+        for (const auto& d : dests) {
+            out.push_back(outcome_for(d));
+        }
+        co_return out;
+    }
+
+    // Queues one message to all of `rcpts` (all relayed, except those named in `local`).
+    std::vector<EvpId> queue_message(const std::vector<std::string>& rcpts,
+                                     const std::set<std::string>& local = {},
+                                     const std::set<std::string>& held = {}) {
+        std::vector<EvpId> ids;
+        NewMessage m;
+        m.id = MsgId::random();
+        m.created = static_cast<std::int64_t>(std::time(nullptr));
+        m.body = "Subject: test\r\n\r\nbody\r\n";
+        for (const auto& rcpt : rcpts) {
+            Envelope e;
+            e.id = EvpId::random(m.id);
+            e.sender = "sender@example.net";
+            e.rcpt = e.dest = rcpt;
+            e.action = "out";
+            e.type = local.count(rcpt) != 0 ? DeliveryType::mda : DeliveryType::mta;
+            e.flags = held.count(rcpt) != 0 ? k_flag_hold : 0;
+            e.created = m.created;
+            e.expires = m.created + 3600;
+            e.next_try = m.created;
+            ids.push_back(e.id);
+            m.envelopes.push_back(e);
+        }
+        asio::co_spawn(
+            io,
+            [this, m = std::move(m)]() mutable -> asio::awaitable<void> {
+                auto committing = state.queue->commit(std::move(m));
+                auto done = co_await std::move(committing);
+                EXPECT_TRUE(done);
+            },
+            asio::detached);
+        io.run();
+        io.restart();
+        return ids;
     }
 
     // Queues one message per recipient (type mta for "relay", mbox otherwise).
@@ -95,8 +168,14 @@ struct Harness {
     void start() {
         mxd::scheduler::Settings settings;
         settings.backoff_base = std::chrono::seconds(600);
+        settings.max_recipients = max_recipients;
         auto agent = [this](const Envelope& e, std::shared_ptr<const std::string>) { return deliver(e); };
-        scheduler = std::make_shared<Scheduler>(io, state, workers, settings, agent, agent,
+        mxd::scheduler::RelayAgent relay;
+        relay.deliver = [this](std::vector<Envelope> envelopes, std::shared_ptr<const std::string>) {
+            return deliver_batch(std::move(envelopes));
+        };
+        relay.route = route;
+        scheduler = std::make_shared<Scheduler>(io, state, workers, settings, agent, relay,
                                                 [](const NewMessage&, const std::string&) {
                                                     return core::Result<std::vector<Envelope>>(
                                                         std::vector<Envelope>{});
@@ -237,4 +316,67 @@ TEST(Scheduler, RemovingAnEnvelopeInFlightTakesItOutWhenItsAttemptEnds) {
     h.run_until([&] { return h.finished == 1 && h.queued() == 0; });
     EXPECT_EQ(h.queued(), 0U) << "a temporary failure of a removed envelope does not keep it";
     EXPECT_EQ(h.scheduler->counts().removed, 1U);
+}
+
+TEST(Scheduler, RecipientsOfAMessageOnOneRouteGoInOneRelayAttempt) {
+    Harness h;
+    // Routes by domain (the default): a.example's three together, b.example's two together;
+    // the local recipient on its own; the held one stays.
+    h.queue_message({"1@a.example", "2@a.example", "1@b.example", "root@localhost", "3@a.example",
+                     "2@b.example", "held@a.example"},
+                    {"root@localhost"}, {"held@a.example"});
+    // Another message to a.example is another transaction.
+    h.queue_message({"4@a.example"});
+    h.start();
+    h.run_until([&] { return h.queued() == 1 && h.scheduler->counts().inflight == 0; });
+    auto batches = h.batches;
+    for (auto& b : batches) {
+        std::sort(b.begin(), b.end());
+    }
+    std::sort(batches.begin(), batches.end());
+    EXPECT_EQ(batches, (std::vector<std::vector<std::string>>{
+                           {"1@a.example", "2@a.example", "3@a.example"},
+                           {"1@b.example", "2@b.example"},
+                           {"4@a.example"}}));
+    EXPECT_EQ(h.finished, 4) << "three relay attempts and one local delivery";
+    EXPECT_EQ(h.scheduler->counts().delivered, 7U);
+    EXPECT_EQ(h.scheduler->counts().held, 1U);
+}
+
+TEST(Scheduler, TheRelayAgentsRouteGathersAcrossDomainsUpToTheBound) {
+    Harness h;
+    h.route = [](const Envelope& e) { return e.action + "\nsmarthost"; };
+    h.max_recipients = 3;
+    h.queue_message({"1@a.example", "2@b.example", "3@c.example", "4@d.example", "5@e.example",
+                     "6@f.example", "7@g.example"});
+    h.start();
+    h.run_until([&] { return h.queued() == 0 && h.scheduler->counts().inflight == 0; });
+    std::vector<std::size_t> sizes;
+    for (const auto& b : h.batches) {
+        sizes.push_back(b.size());
+    }
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{3, 3, 1}));
+    EXPECT_EQ(h.scheduler->counts().delivered, 7U);
+}
+
+TEST(Scheduler, EachEnvelopeOfARelayAttemptGetsItsOwnOutcome) {
+    Harness h;
+    h.answer_for["gone@x.example"] = Outcome::Status::permanent;
+    h.answer_for["later@x.example"] = Outcome::Status::temporary;
+    const auto ids = h.queue_message({"ok@x.example", "gone@x.example", "later@x.example"});
+    h.start();
+    h.run_until([&] { return h.queued() == 1 && h.scheduler->counts().inflight == 0; });
+    ASSERT_EQ(h.batches.size(), 1U);
+    EXPECT_EQ(h.batches[0].size(), 3U);
+    const auto counts = h.scheduler->counts();
+    EXPECT_EQ(counts.delivered, 1U);
+    EXPECT_EQ(counts.permanent, 1U);
+    EXPECT_EQ(counts.temporary, 1U);
+    EXPECT_FALSE(*h.state.queue->envelope(ids[0]));
+    EXPECT_FALSE(*h.state.queue->envelope(ids[1]));
+    const auto deferred = *h.state.queue->envelope(ids[2]);
+    ASSERT_TRUE(deferred);
+    EXPECT_EQ(deferred->last_error, "451 later later@x.example");
+    EXPECT_EQ(deferred->retries, 1);
+    EXPECT_EQ(h.scheduler->runstate(ids[2]), "pending");
 }
