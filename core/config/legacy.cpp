@@ -253,6 +253,7 @@ void Parser::legacy_rule() {
                 } else if (accept("source")) {
                     once(relay_seen, opt, "relay");
                     a.src = operand("source", Service::source);
+                    check_addresses(a.src, "source");
                 } else if (accept("hostname")) {
                     once(relay_seen, opt, "relay");
                     a.helo = value("a host name");

@@ -188,6 +188,41 @@ Token Parser::take() {
 
 namespace {
 
+// True for an IPv4 or IPv6 address in text form.
+bool is_ip_address(const std::string& text) {
+    in6_addr buffer{};
+    return ::inet_pton(AF_INET, text.c_str(), &buffer) == 1 ||
+           ::inet_pton(AF_INET6, text.c_str(), &buffer) == 1;
+}
+
+} // namespace
+
+void Parser::check_addresses(const TableOperand& op, std::string_view what) {
+    for (const auto& v : op.values) {
+        if (!is_ip_address(v)) {
+            report(Severity::error, op.where,
+                   std::string(what) + " '" + v + "' is not an IP address");
+        }
+    }
+    if (!op.is_table()) {
+        return;
+    }
+    // Inline tables are known now; file and db tables are checked when they are loaded.
+    const Table* table = m_config.find_table(op.table);
+    if (table == nullptr || table->backend != Table::Backend::inline_static) {
+        return;
+    }
+    for (const auto& [key, value] : table->entries) {
+        if (!is_ip_address(key)) {
+            report(Severity::error, table->where,
+                   "table <" + table->name + "> is used for " + std::string(what) + ", but '" +
+                       key + "' is not an IP address");
+        }
+    }
+}
+
+namespace {
+
 std::string describe(const Token& t) {
     switch (t.kind) {
     case TokenKind::end:
@@ -1267,7 +1302,6 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
         if (accept("mx")) {
             a.backup_mx = value("an MX name");
         }
-        unsupported(kw, "relay backup");
     } else if (w == "helo") {
         take();
         once(seen, kw, "action");
@@ -1276,19 +1310,24 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
         take();
         once(seen, kw, "action");
         a.helo_src_table = table_name("helo-src", Service::addrname);
-        unsupported(kw, "relay helo-src");
+        TableOperand op;
+        op.table = a.helo_src_table;
+        check_addresses(op, "helo-src");
     } else if (w == "domain") {
         take();
         once(seen, kw, "action");
         a.domain_table = table_name("domain (relay hosts per domain)", Service::relayhost);
-        unsupported(kw, "relay domain");
     } else if (w == "host") {
         take();
         once(seen, kw, "action");
         if (cur().kind == TokenKind::lt) {
             a.host = table_name("host", Service::relayhost_list);
             a.host_is_table = true;
-            unsupported(kw, "relay host <table>");
+            // OpenSMTPD's grammar takes a list of relay URLs here, but smtpd.conf(5) documents
+            // only `host relay-url`, so its meaning is not defined well enough to copy.
+            error(kw, "relay host <table> is not supported by mxd yet (smtpd.conf(5) defines only "
+                      "host relay-url)",
+                  "use host with one relay URL, or domain <table> to map each domain to one");
         } else {
             const Token at = cur();
             a.host = value("a relay URL");
@@ -1329,7 +1368,7 @@ void Parser::action_option(Action& a, std::set<std::string>& seen) {
         take();
         once(seen, kw, "action");
         a.src = operand("src", Service::source);
-        unsupported(kw, "relay src");
+        check_addresses(a.src, "src");
     } else if (w == "pki") {
         take();
         once(seen, kw, "action");

@@ -77,6 +77,9 @@ class Parser {
                    std::string_view what);
     void once(std::set<std::string>& seen, const Token& at, std::string_view context);
     void unsupported(const Token& at, std::string_view what);
+    // Reports each value of `op` (literal, or the keys of an inline table) that is not an IP
+    // address; `what` names the option.
+    void check_addresses(const TableOperand& op, std::string_view what);
 
     // Statements (parser.cpp).
     void statement();

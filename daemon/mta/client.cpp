@@ -6,11 +6,13 @@
 #include "core/util/strings.hpp"
 
 #include <openssl/ssl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 // g++ 12 reports asio's coroutine frames (its operator new paired with a sized operator delete)
 // as mismatched: a false positive, GCC PR middle-end/109224.
@@ -165,6 +167,30 @@ Status Client::lost(const core::Error& error) {
     return status;
 }
 
+namespace {
+
+// The IP address of a socket address, as text; "" for another family.
+std::string address_text(const asio::generic::stream_protocol::endpoint& endpoint) {
+    const sockaddr* sa = endpoint.data();
+    if (sa->sa_family == AF_INET && endpoint.size() >= sizeof(sockaddr_in)) {
+        sockaddr_in in{};
+        std::memcpy(&in, sa, sizeof in);
+        asio::ip::address_v4::bytes_type bytes;
+        std::memcpy(bytes.data(), &in.sin_addr, bytes.size());
+        return asio::ip::address_v4(bytes).to_string();
+    }
+    if (sa->sa_family == AF_INET6 && endpoint.size() >= sizeof(sockaddr_in6)) {
+        sockaddr_in6 in6{};
+        std::memcpy(&in6, sa, sizeof in6);
+        asio::ip::address_v6::bytes_type bytes;
+        std::memcpy(bytes.data(), &in6.sin6_addr, bytes.size());
+        return asio::ip::address_v6(bytes).to_string();
+    }
+    return {};
+}
+
+} // namespace
+
 asio::awaitable<core::Result<void>> Client::open() {
     asio::error_code ec;
     asio::generic::stream_protocol::endpoint target;
@@ -176,16 +202,19 @@ asio::awaitable<core::Result<void>> Client::open() {
         const bool inet6 = m_endpoint.address.address().is_v6();
         static_cast<void>(m_socket.open(
             asio::generic::stream_protocol(inet6 ? AF_INET6 : AF_INET, IPPROTO_TCP), ec));
-        if (!ec && m_options->source) {
-            if (m_options->source->is_v6() != inet6) {
-                co_return core::fail(temporary("source address " + m_options->source->to_string() +
-                                               " is of another family than the endpoint"));
+        const auto& sources = m_options->sources;
+        if (!ec && !sources.empty()) {
+            const auto source = std::find_if(sources.begin(), sources.end(), [&](const auto& a) {
+                return a.is_v6() == inet6;
+            });
+            if (source == sources.end()) {
+                co_return core::fail(temporary(std::string("no source address of the endpoint's "
+                                                           "family (") +
+                                               (inet6 ? "IPv6" : "IPv4") + ")"));
             }
-            const asio::ip::tcp::endpoint source(*m_options->source, 0);
-            static_cast<void>(m_socket.bind(source, ec));
+            static_cast<void>(m_socket.bind(asio::ip::tcp::endpoint(*source, 0), ec));
             if (ec) {
-                co_return core::fail(
-                    temporary("bind " + m_options->source->to_string() + ": " + ec.message()));
+                co_return core::fail(temporary("bind " + source->to_string() + ": " + ec.message()));
             }
         }
     }
@@ -205,6 +234,18 @@ asio::awaitable<core::Result<void>> Client::open() {
     // time. The client writes whole commands and large body chunks, so nothing is lost.
     asio::error_code nodelay_error;
     m_socket.set_option(asio::ip::tcp::no_delay(true), nodelay_error);
+    // `helo-src`: the name for the address the kernel (or `src`) gave this connection.
+    asio::error_code local_error;
+    const auto local = m_socket.local_endpoint(local_error);
+    if (!local_error) {
+        m_local = address_text(local);
+    }
+    if (!m_local.empty()) {
+        if (const auto name = m_options->helo_by_source.find(m_local);
+            name != m_options->helo_by_source.end()) {
+            m_helo = name->second;
+        }
+    }
     co_return core::Result<void>{};
 }
 
@@ -335,7 +376,7 @@ asio::awaitable<core::Result<void>> Client::hello() {
     const auto& options = *m_options;
     const bool lmtp = options.protocol == Protocol::lmtp;
     const std::string verb_name = lmtp ? "LHLO" : "EHLO";
-    const std::string greeting = verb_name + " " + options.helo;
+    const std::string greeting = verb_name + " " + (m_helo.empty() ? options.helo : m_helo);
     auto reply = co_await command(greeting, options.timeouts.command);
     if (!reply) {
         co_return core::fail(std::move(reply).error());
@@ -353,7 +394,7 @@ asio::awaitable<core::Result<void>> Client::hello() {
     if (lmtp || !reply->permanent() || needs_extensions) {
         co_return core::fail(temporary(verb_name + " refused: " + describe(*reply)));
     }
-    const std::string fallback = "HELO " + options.helo;
+    const std::string fallback = "HELO " + (m_helo.empty() ? options.helo : m_helo);
     auto helo = co_await command(fallback, options.timeouts.command);
     if (!helo) {
         co_return core::fail(std::move(helo).error());

@@ -14,6 +14,7 @@
 #include <asio/ssl.hpp>
 
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -59,7 +60,10 @@ struct Options {
     core::mta::Verify verify = core::mta::Verify::no;
     std::shared_ptr<ClientTls> tls_context;            // null: a context trusting the system CAs
     std::string helo;                                  // "" : this machine's host name
-    std::optional<asio::ip::address> source;           // `src`: bind to it before connecting
+    std::vector<asio::ip::address> sources; // `src`: the first of the endpoint's family is
+                                            // bound before connecting; none: the kernel's
+    std::map<std::string, std::string> helo_by_source; // `helo-src`: the HELO name by the
+                                                       // connection's local address, else helo
     std::optional<core::mta::Credentials> credentials; // AUTH, only ever over TLS
     Timeouts timeouts;
 };
@@ -136,6 +140,8 @@ class Client : public std::enable_shared_from_this<Client> {
     const Endpoint& endpoint() const { return m_endpoint; }
     // The extensions of the last EHLO/LHLO reply (none after HELO).
     const core::mta::Extensions& extensions() const { return m_ext; }
+    // The local address of the connection ("127.0.0.2"), or "" for a UNIX socket.
+    const std::string& local_address() const { return m_local; }
     // True when the session is encrypted (STARTTLS or smtps).
     bool encrypted() const { return m_tls != nullptr; }
     // The session id of the trace and log lines.
@@ -196,6 +202,8 @@ class Client : public std::enable_shared_from_this<Client> {
     bool m_timed_out = false;
     Endpoint m_endpoint;
     std::string m_host;
+    std::string m_local; // the connection's local address, once connected
+    std::string m_helo;  // the name given in EHLO/HELO/LHLO
     std::shared_ptr<const Options> m_options;
     std::string m_id;
     std::string m_in;

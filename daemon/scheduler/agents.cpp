@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -76,10 +77,21 @@ url_endpoints(const dns::Resolver& resolver, core::mta::RelayUrl url) {
     co_return found;
 }
 
+// A host name compared the way DNS compares them: no case, no final dot.
+std::string dns_name(std::string name) {
+    if (!name.empty() && name.back() == '.') {
+        name.pop_back();
+    }
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return name;
+}
+
 // Where mail for `domain` goes without a relay host: its MX hosts in order of preference, or
-// the domain itself when it has none (RFC 5321 5.1).
+// the domain itself when it has none (RFC 5321 5.1). As a backup MX (`backup`, with our own
+// MX name `self`), only the MX hosts preferred to ours; Errc::busy when we are the best one.
 asio::awaitable<core::Result<std::vector<mta::Endpoint>>>
-mx_endpoints(const dns::Resolver& resolver, std::string domain) {
+mx_endpoints(const dns::Resolver& resolver, std::string domain, std::optional<std::string> self) {
     auto lookup = resolver.mx(domain);
     auto mx = co_await std::move(lookup);
     if (!mx) {
@@ -94,6 +106,22 @@ mx_endpoints(const dns::Resolver& resolver, std::string domain) {
     if (mx->size() == 1 && (mx->front().exchange == "." || mx->front().exchange.empty())) {
         co_return core::fail(core::Errc::invalid_argument,
                              "556 5.1.10 " + domain + " accepts no mail (null MX)");
+    }
+    if (self) {
+        // RFC 5321 5.1: an MX host that finds itself in the list uses only the hosts of a
+        // lower preference value than its own, so that mail does not loop between backups.
+        const auto me = dns_name(*self);
+        const auto own = std::find_if(mx->begin(), mx->end(),
+                                      [&](const dns::MxHost& h) { return dns_name(h.exchange) == me; });
+        if (own != mx->end()) {
+            const auto preference = own->preference;
+            std::erase_if(*mx, [&](const dns::MxHost& h) { return h.preference >= preference; });
+            if (mx->empty()) {
+                co_return core::fail(core::Errc::busy,
+                                     "451 4.4.4 backup MX " + me + " is the best MX of " + domain +
+                                         ": no MX host of a higher priority to relay to");
+            }
+        }
     }
     bool temporary_failure = false;
     for (const auto& host : *mx) {
@@ -111,6 +139,71 @@ mx_endpoints(const dns::Resolver& resolver, std::string domain) {
                              "no address for the MX hosts of " + domain);
     }
     co_return out;
+}
+
+// The addresses of the action's `src`: its literal values, or the keys of its table.
+// Errc::invalid_argument for an entry that is not an IP address.
+core::Result<std::vector<asio::ip::address>> relay_sources(const Generation& gen,
+                                                           const core::config::Action& action) {
+    std::vector<std::string> texts = action.src.values;
+    if (action.src.is_table()) {
+        auto table = gen.tables->get(action.src.table);
+        if (!table) {
+            return core::fail(core::Errc::not_found, "no table " + action.src.table);
+        }
+        MXD_TRY(table->for_each([&](std::string_view key, std::string_view) {
+            texts.emplace_back(key);
+            return true;
+        }));
+    }
+    std::vector<asio::ip::address> out;
+    for (const auto& text : texts) {
+        asio::error_code ec;
+        const auto address = asio::ip::make_address(text, ec);
+        if (ec) {
+            return core::fail(core::Errc::invalid_argument,
+                              "src '" + text + "' is not an IP address");
+        }
+        out.push_back(address);
+    }
+    return out;
+}
+
+// The HELO names of the action's `helo-src` table, by source address.
+core::Result<std::map<std::string, std::string>> helo_names(const Generation& gen,
+                                                            const core::config::Action& action) {
+    std::map<std::string, std::string> out;
+    if (action.helo_src_table.empty()) {
+        return out;
+    }
+    auto table = gen.tables->get(action.helo_src_table);
+    if (!table) {
+        return core::fail(core::Errc::not_found, "no table " + action.helo_src_table);
+    }
+    MXD_TRY(table->for_each([&](std::string_view key, std::string_view value) {
+        // The key as the client prints the connection's address (IPv6 in its short form).
+        asio::error_code ec;
+        const auto address = asio::ip::make_address(key, ec);
+        out.emplace(ec ? std::string(key) : address.to_string(), std::string(value));
+        return true;
+    }));
+    return out;
+}
+
+// The relay URL of `domain` in the action's `domain` table; Errc::not_found without one.
+core::Result<std::string> domain_relay(const Generation& gen, const core::config::Action& action,
+                                       const std::string& domain) {
+    auto table = gen.tables->get(action.domain_table);
+    if (!table) {
+        return core::fail(core::Errc::not_found, "no table " + action.domain_table);
+    }
+    MXD_TRY_ASSIGN(const auto found,
+                   core::table::lookup(*table, core::table::Service::relayhost, dns_name(domain)));
+    if (!found || found->value.empty()) {
+        return core::fail(core::Errc::not_found,
+                          "no relay host for " + domain + " in <" + action.domain_table + ">");
+    }
+    return found->value;
 }
 
 // The MAIL FROM of a relay action with `mail-from` (or the old `as`): a whole address
@@ -197,6 +290,9 @@ class ConnectionCache {
         list.push_back(Idle{std::move(client), std::move(timer)});
     }
 
+    // A number one more at each call: where the next connection starts in a list of sources.
+    std::size_t next_rotation() { return m_rotation++; }
+
     // How many connections wait on the routes whose key ends with `suffix`.
     std::size_t idle_ending_with(const std::string& suffix) const {
         std::size_t n = 0;
@@ -223,6 +319,7 @@ class ConnectionCache {
         std::shared_ptr<asio::steady_timer> timer;
     };
     std::map<std::string, std::vector<Idle>> m_idle;
+    std::size_t m_rotation = 0;
 };
 
 // The outcome of each envelope, from its recipient's result (matched by envelope id); one
@@ -406,8 +503,19 @@ asio::awaitable<std::vector<Outcome>> relay(RuntimeState& state, ConnectionCache
             co_return outcomes_of(envelopes, results, *reused);
         }
     }
-    auto url = via_host ? core::mta::parse_relay_url(action->host)
-                        : core::Result<core::mta::RelayUrl>(core::mta::RelayUrl{});
+    // `domain <table>`: the relay host of the recipient's domain, as `host` would give it.
+    std::string host = via_host ? action->host : std::string();
+    if (!action->domain_table.empty()) {
+        // A domain without an entry waits (OpenSMTPD tempfails it too): the table may be
+        // updated, and MX delivery is what the action was written to avoid.
+        auto found = domain_relay(*gen, *action, domain_of(e.dest));
+        if (!found) {
+            co_return all(temporary("451 4.3.5 " + found.error().message));
+        }
+        host = std::move(*found);
+    }
+    auto url = !host.empty() ? core::mta::parse_relay_url(host)
+                             : core::Result<core::mta::RelayUrl>(core::mta::RelayUrl{});
     if (!url) {
         co_return all(temporary("451 4.3.5 bad relay host: " + url.error().message));
     }
@@ -417,8 +525,26 @@ asio::awaitable<std::vector<Outcome>> relay(RuntimeState& state, ConnectionCache
         co_return all(temporary("451 4.3.5 relay options: " + configured.error().message));
     }
     mta::Options options = std::move(*configured);
+    // `src` and `helo-src`, from the configuration's tables (in memory for inline and file).
+    auto sources = relay_sources(*gen, *action);
+    if (!sources) {
+        co_return all(temporary("451 4.3.5 src: " + sources.error().message));
+    }
+    options.sources = std::move(*sources);
+    if (options.sources.size() > 1) {
+        // Each connection starts at the next address, so that all are used in turn.
+        const auto first = cache.next_rotation() % options.sources.size();
+        std::rotate(options.sources.begin(),
+                    options.sources.begin() + static_cast<std::ptrdiff_t>(first),
+                    options.sources.end());
+    }
+    auto names = helo_names(*gen, *action);
+    if (!names) {
+        co_return all(temporary("451 4.3.5 helo-src: " + names.error().message));
+    }
+    options.helo_by_source = std::move(*names);
     std::vector<mta::Endpoint> endpoints;
-    if (via_host) {
+    if (!host.empty()) {
         auto creds = credentials_for(*gen, *action, url->label);
         if (!creds) {
             co_return all(temporary("451 4.7.0 " + creds.error().message));
@@ -432,10 +558,17 @@ asio::awaitable<std::vector<Outcome>> relay(RuntimeState& state, ConnectionCache
         endpoints = std::move(*found);
     } else {
         const auto domain = domain_of(e.dest);
-        auto lookup = mx_endpoints(*state.resolver, domain);
+        std::optional<std::string> self;
+        if (action->backup) {
+            self = !action->backup_mx.empty() ? action->backup_mx : gen->node;
+        }
+        auto lookup = mx_endpoints(*state.resolver, domain, self);
         auto found = co_await std::move(lookup);
         if (!found) {
             const auto& error = found.error();
+            if (error.code == core::Errc::busy) {
+                co_return all(temporary(error.message));
+            }
             if (error.code == core::Errc::invalid_argument) {
                 co_return all(permanent(error.message));
             }

@@ -1,14 +1,23 @@
 // SPDX-License-Identifier: ISC
 // The relay client end to end, from SMTP into the real mxd to a real smarthost
 // (python3-aiosmtpd on loopback): the recipients of one message in one transaction, each with
-// its own outcome, and a server's recipient limit.
+// its own outcome, and a server's recipient limit; the relay options src, helo-src, domain
+// and backup (with MX records from a real dnsmasq on loopback).
 #include "tests/integration/daemon_fixture.hpp"
+#include "tests/unit/daemon/dns/dnsmasq.hpp"
 #include "tests/unit/daemon/mta/test_server.hpp"
 
 #include <gmock/gmock.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
+#include <random>
+#include <sstream>
 
 using namespace mxd_test;
 using ::testing::HasSubstr;
@@ -18,18 +27,49 @@ namespace {
 
 class RelayBatch : public DaemonFixture {
   protected:
-    // Starts the smarthost with `args`, then mxd relaying everything from local clients to it
-    // with `options` on the relay action.
-    void start_with_smarthost(const std::vector<std::string>& args, const std::string& options = {}) {
+    void TearDown() override {
+        ::unsetenv("MXD_RESOLV_CONF");
+        DaemonFixture::TearDown();
+    }
+    // Starts the smarthost with `args` (on 127.0.0.1, a port of its choice unless told).
+    void start_smarthost(const std::vector<std::string>& args) {
         std::filesystem::create_directories(dir() / "smarthost");
         m_smarthost = std::make_unique<mta_test::TestServer>(dir() / "smarthost", args);
         ASSERT_TRUE(m_smarthost->started()) << m_smarthost->error();
-        std::ofstream(config_path(), std::ios::app)
-            << "queue backoff 1s\n"
-            << "action \"out\" relay host smtp://127.0.0.1:" << m_smarthost->port() << options
-            << "\n"
-            << "match from local for any action \"out\"\n";
+    }
+    // Starts mxd with `config` added to its configuration.
+    void start_mxd(const std::string& config) {
+        std::ofstream(config_path(), std::ios::app) << "queue backoff 1s\n" << config;
         ASSERT_TRUE(start({"-T", "scheduler"}));
+    }
+    // Starts the smarthost with `args`, then mxd relaying everything from local clients to it
+    // with `options` on the relay action.
+    void start_with_smarthost(const std::vector<std::string>& args, const std::string& options = {}) {
+        start_smarthost(args);
+        if (HasFatalFailure()) {
+            return;
+        }
+        start_mxd("action \"out\" relay host smtp://127.0.0.1:" +
+                  std::to_string(m_smarthost->port()) + options + "\n" +
+                  "match from local for any action \"out\"\n");
+    }
+    // Points mxd's resolver at `dns` (before start_mxd).
+    void use_nameserver(const unit_test::Dnsmasq& dns) {
+        std::ofstream(dir() / "resolv.conf") << dns.nameserver_line()
+                                             << "options timeout:1 attempts:1\n";
+        ::setenv("MXD_RESOLV_CONF", (dir() / "resolv.conf").c_str(), 1);
+    }
+    // The envelope of `id` in `mxctl -j show queue`, or null.
+    nlohmann::json queued(const std::string& rcpt) const {
+        const auto out = mxctl({"-j", "show", "queue"}).out;
+        std::istringstream lines(out);
+        for (std::string line; std::getline(lines, line);) {
+            auto e = nlohmann::json::parse(line, nullptr, false);
+            if (!e.is_discarded() && e.dump().find(rcpt) != std::string::npos) {
+                return e;
+            }
+        }
+        return nullptr;
     }
     // Sends one message from `sender` to every one of `rcpts` with python3 smtplib.
     void send(const std::string& sender, const std::vector<std::string>& rcpts,
@@ -129,4 +169,113 @@ TEST_F(RelayBatch, RecipientsPastTheServersLimitGoInTheNextTransaction) {
     }
     EXPECT_EQ(sizes, (std::vector<std::size_t>{2, 2, 1}));
     EXPECT_THAT(slurp(log_path()), Not(HasSubstr("result=TempFail")));
+}
+
+TEST_F(RelayBatch, SrcBindsTheConnectionToTheSourceAddress) {
+    // Any 127/8 address is local on Linux: the smarthost on 127.0.0.1 sees 127.0.0.2.
+    start_with_smarthost({}, " src 127.0.0.2");
+    send("alice@sender.example", {"bob@remote.example"}, "from src");
+    ASSERT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(30)))
+        << slurp(log_path());
+    const auto got = received();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0]["peer"], "127.0.0.2");
+}
+
+TEST_F(RelayBatch, HeloSrcNamesTheSourceAddressOfTheTable) {
+    start_smarthost({});
+    const auto url = "smtp://127.0.0.1:" + std::to_string(m_smarthost->port());
+    start_mxd("table sources { 127.0.0.3 }\n"
+              "table helos { 127.0.0.3 = \"three.example.test\", 127.0.0.4 = \"four.example.test\" }\n"
+              "action \"out\" relay host " + url + " src <sources> helo-src <helos>\n"
+              "match from local for any action \"out\"\n");
+    send("alice@sender.example", {"bob@remote.example"}, "named");
+    ASSERT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(30)))
+        << slurp(log_path());
+    const auto got = received();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0]["peer"], "127.0.0.3");
+    EXPECT_EQ(got[0]["helo"], "three.example.test");
+}
+
+TEST_F(RelayBatch, DomainTableChoosesTheRelayHostOfEachDomain) {
+    start_smarthost({});
+    const auto url = "smtp://127.0.0.1:" + std::to_string(m_smarthost->port());
+    start_mxd("table routes { remote.example = \"" + url + "\" }\n"
+              "action \"out\" relay domain <routes>\n"
+              "match from local for any action \"out\"\n");
+    send("alice@sender.example", {"bob@remote.example", "carol@unrouted.example"}, "routed");
+    ASSERT_TRUE(wait_until([&] { return received().size() == 1; }, std::chrono::seconds(30)))
+        << slurp(log_path());
+    EXPECT_EQ(received()[0]["rcpt_tos"], nlohmann::json::array({"bob@remote.example"}));
+    // The domain without an entry waits, saying why.
+    ASSERT_TRUE(wait_until([&] { return !queued("carol@unrouted.example").is_null() &&
+                                        queued("carol@unrouted.example").dump().find(
+                                            "no relay host for unrouted.example") != std::string::npos; },
+                           std::chrono::seconds(10)))
+        << mxctl({"-j", "show", "queue"}).out;
+    EXPECT_TRUE(queued("bob@remote.example").is_null());
+}
+
+namespace {
+
+// A 127/8 address with nothing on port 25, for a test's own MX host (port 25 is where MX
+// delivery goes); "" when none of a few tries is free.
+std::string free_loopback_for_port_25() {
+    std::mt19937 random(std::random_device{}());
+    for (int i = 0; i < 20; ++i) {
+        const auto address = "127.0.25." + std::to_string(10 + random() % 240);
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(25);
+        ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
+        const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+        ::close(fd);
+        if (free) {
+            return address;
+        }
+    }
+    return {};
+}
+
+} // namespace
+
+TEST_F(RelayBatch, BackupRelaysOnlyToMxHostsPreferredToItsOwn) {
+    if (!unit_test::Dnsmasq::available()) {
+        GTEST_SKIP() << "dnsmasq is not installed";
+    }
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "MX delivery goes to port 25, which needs root to listen on";
+    }
+    const auto primary = free_loopback_for_port_25();
+    ASSERT_FALSE(primary.empty());
+    // backup.test: primary (10), us (20), a third one (30) that must not be used.
+    // best.test: us (10) first, so there is nothing to back up to.
+    unit_test::Dnsmasq dns(dir() / "dnsmasq.log",
+                           {"--host-record=primary.backup.test," + primary,
+                            "--host-record=third.backup.test,127.0.0.1",
+                            "--host-record=mx2.backup.test,127.0.0.1",
+                            "--mx-host=backup.test,primary.backup.test,10",
+                            "--mx-host=backup.test,mx2.backup.test,20",
+                            "--mx-host=backup.test,third.backup.test,30",
+                            "--mx-host=best.test,mx2.backup.test,10",
+                            "--mx-host=best.test,primary.backup.test,20"});
+    ASSERT_TRUE(dns.running()) << dns.log();
+    use_nameserver(dns);
+    start_smarthost({"--host", primary, "--port", "25"});
+    ASSERT_FALSE(HasFatalFailure());
+    start_mxd("action \"backup\" relay backup mx mx2.backup.test\n"
+              "match from local for any action \"backup\"\n");
+    send("alice@sender.example", {"bob@backup.test"}, "backed up");
+    ASSERT_TRUE(wait_until([&] { return received().size() == 1; }, std::chrono::seconds(30)))
+        << slurp(log_path()) << dns.log();
+    EXPECT_EQ(received()[0]["rcpt_tos"], nlohmann::json::array({"bob@backup.test"}));
+    // As the best MX of best.test, mxd does not relay to a host less preferred than itself.
+    send("alice@sender.example", {"carol@best.test"}, "best");
+    ASSERT_TRUE(wait_until([&] { return queued("carol@best.test").dump().find("best MX") !=
+                                        std::string::npos; },
+                           std::chrono::seconds(10)))
+        << mxctl({"-j", "show", "queue"}).out << slurp(log_path());
+    EXPECT_EQ(received().size(), 1u);
 }

@@ -648,16 +648,23 @@ TEST_F(MtaClient, BindsToTheSourceAddress) {
     auto& srv = server(Kind::plain);
     ASSERT_TRUE(srv.started()) << srv.error();
     std::vector<RecipientResult> results;
+    std::vector<RecipientResult> second;
     std::optional<core::Error> mismatch;
     auto body = [&]() -> asio::awaitable<void> {
         // Any 127/8 address is local on Linux: 127.0.0.2 shows that `src` was used.
         auto options = test_options();
-        options.source = asio::ip::make_address("127.0.0.2");
+        options.sources = {asio::ip::make_address("127.0.0.2")};
         std::vector<Endpoint> endpoints{local(srv.port())};
         std::vector<Message> messages{make_message("s@example.org", {"a@example.org"}, "src\n")};
         auto all = co_await relay(endpoints, options, std::move(messages));
         results = all.at(0);
-        options.source = asio::ip::make_address("::1");
+        // The first source of the endpoint's family, and the HELO name `helo-src` gives it.
+        options.sources = {asio::ip::make_address("::1"), asio::ip::make_address("127.0.0.3")};
+        options.helo_by_source = {{"127.0.0.2", "two.example"}, {"127.0.0.3", "three.example"}};
+        std::vector<Message> more{make_message("s@example.org", {"b@example.org"}, "src\n")};
+        auto again = co_await relay(endpoints, options, std::move(more));
+        second = again.at(0);
+        options.sources = {asio::ip::make_address("::1")};
         auto client = co_await Client::connect(endpoints, options);
         if (!client) {
             mismatch = client.error();
@@ -665,9 +672,17 @@ TEST_F(MtaClient, BindsToTheSourceAddress) {
     };
     run(body);
     ASSERT_EQ(outcomes(results), (std::vector{Outcome::delivered})) << results[0].status.summary();
-    EXPECT_EQ(envelope(srv, queued_as(results[0].status))["peer"], "127.0.0.2");
+    const auto first = envelope(srv, queued_as(results[0].status));
+    EXPECT_EQ(first["peer"], "127.0.0.2");
+    EXPECT_NE(first["helo"], "two.example") << "no helo-src given";
+    ASSERT_EQ(outcomes(second), (std::vector{Outcome::delivered})) << second[0].status.summary();
+    const auto other = envelope(srv, queued_as(second[0].status));
+    EXPECT_EQ(other["peer"], "127.0.0.3");
+    EXPECT_EQ(other["helo"], "three.example");
     ASSERT_TRUE(mismatch);
-    EXPECT_NE(mismatch->message.find("another family"), std::string::npos) << mismatch->message;
+    EXPECT_NE(mismatch->message.find("no source address of the endpoint's family"),
+              std::string::npos)
+        << mismatch->message;
 }
 
 TEST_F(MtaClient, NoEndpointIsAnInvalidArgument) {
