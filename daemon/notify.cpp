@@ -14,7 +14,18 @@
 
 namespace mxd {
 
+namespace {
+
+// The socket connected by notify_connect(), kept for the process's life; -1 until then.
+int g_connected = -1;
+
+} // namespace
+
 bool notify(std::string_view state) {
+    if (g_connected >= 0) {
+        return ::send(g_connected, state.data(), state.size(), MSG_NOSIGNAL) ==
+               static_cast<ssize_t>(state.size());
+    }
     const char* name = std::getenv("NOTIFY_SOCKET");
     if (name == nullptr) {
         return false;
@@ -43,6 +54,31 @@ bool notify(std::string_view state) {
     const auto sent = ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
                                reinterpret_cast<const sockaddr*>(&address), length);
     return sent == static_cast<ssize_t>(state.size());
+}
+
+void notify_connect() {
+    const char* name = std::getenv("NOTIFY_SOCKET");
+    if (name == nullptr || g_connected >= 0) {
+        return;
+    }
+    const std::string_view path(name);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() < 2 || path.size() >= sizeof address.sun_path ||
+        (path.front() != '/' && path.front() != '@')) {
+        return;
+    }
+    std::memcpy(address.sun_path, path.data(), path.size());
+    socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+    if (path.front() == '@') {
+        address.sun_path[0] = '\0';
+    } else {
+        length += 1;
+    }
+    core::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (fd && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) == 0) {
+        g_connected = fd.release();
+    }
 }
 
 bool notify_ready() { return notify("READY=1\nSTATUS=ready"); }

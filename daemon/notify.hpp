@@ -8,6 +8,10 @@
 // $NOTIFY_SOCKET. With no $NOTIFY_SOCKET every function does nothing.
 namespace mxd {
 
+// Opens the socket to $NOTIFY_SOCKET now and keeps it for every later message: mxd started as
+// root does this before it gives root up, as the socket may be root's alone.
+void notify_connect();
+
 // Sends `state` ("READY=1", ...). False when $NOTIFY_SOCKET is unset, malformed or the send
 // failed; the daemon carries on either way, so callers may ignore it.
 bool notify(std::string_view state);

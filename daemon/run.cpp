@@ -8,6 +8,7 @@
 #include "daemon/generation.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/options.hpp"
+#include "daemon/privileged/privileged.hpp"
 #include "daemon/server.hpp"
 #include "daemon/submit/offline.hpp"
 #include "mxd_build_config.h"
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <optional>
 #include <cstdio>
 #include <iostream>
 
@@ -25,8 +27,10 @@ namespace mxd {
 
 namespace {
 
-// Exit status of mxd itself, as smtpd(8): 0, or 1 on any failure.
+// Exit status of mxd itself, as smtpd(8): 0, or 1 on any failure; EX_CONFIG (sysexits(3)) when
+// the unprivileged user to run as is missing, which only the administrator can fix.
 constexpr int k_exit_failure = 1;
+constexpr int k_exit_config = 78;
 
 // Detaches from the terminal, keeping stderr until the child reports readiness, so that
 // start-up errors still reach the person who started mxd. Returns in the child with the write
@@ -180,13 +184,53 @@ int run(int argc, char** argv) {
     }
     state.set_generation(std::move(*generation));
 
+    // As root: the unprivileged user must exist before anything starts (DESIGN "Security").
+    std::optional<privileged::User> unprivileged;
+    if (uid == 0) {
+        auto found = privileged::find_user();
+        if (!found) {
+            std::cerr << "mxd: " << found.error().message << "\n";
+            return k_exit_config;
+        }
+        unprivileged = std::move(*found);
+    }
+
     const int ready_fd = options.foreground ? -1 : detach();
     state.pid = ::getpid();
     state.started = std::chrono::system_clock::now();
+    if (unprivileged) {
+        // Before the Server: its worker threads start with it, and fork() wants one thread.
+        privileged::Settings settings;
+        settings.spool = state.spool;
+        settings.socket = state.socket;
+        settings.foreground = options.foreground;
+        settings.argc = argc;
+        settings.argv = argv;
+        if (auto started = privileged::start(settings); !started) {
+            std::cerr << "mxd: privileged process: " << started.error().message << "\n";
+            return k_exit_failure;
+        }
+    }
     Server server(state);
     if (auto opened = server.open(); !opened) {
         std::cerr << "mxd: " << opened.error().message << "\n";
         return k_exit_failure;
+    }
+    if (unprivileged) {
+        // The listeners, the control socket, the spool and the TLS keys are open: from here on
+        // root is the privileged process's alone. The spool becomes the unprivileged user's,
+        // with the offline directory made first, while its group can still be given.
+        notify_connect();
+        auto dropped = [&]() -> core::Result<void> {
+            MXD_TRY(submit::prepare_offline_directory(state.spool));
+            MXD_TRY(privileged::hand_over(state.spool, *unprivileged));
+            return privileged::drop_to(*unprivileged);
+        }();
+        if (!dropped) {
+            std::cerr << "mxd: cannot run as " << unprivileged->name << ": "
+                      << dropped.error().message << "\n";
+            return k_exit_failure;
+        }
     }
     print_whereabouts(state, defaults);
     core::log::notice("mxd", "ready", {{"version", MXD_VERSION}, {"pid", state.pid},
@@ -200,6 +244,7 @@ int run(int argc, char** argv) {
     const int status = server.run();
     notify_stopping();
     offline.stop();
+    privileged::finish();
     return status;
 }
 

@@ -5,7 +5,9 @@
 #include "core/mda/format.hpp"
 #include "core/mda/message.hpp"
 #include "core/util/log.hpp"
+#include "daemon/mda/remote.hpp"
 #include "daemon/mda/spawn.hpp"
+#include "daemon/privileged/privileged.hpp"
 #include "daemon/stats.hpp"
 
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <deque>
 
 namespace mxd::mda {
 
@@ -228,18 +231,75 @@ std::string_view method_name(DeliveryRequest::Method method) {
     return "mbox";
 }
 
+// One user's deliveries: how many run, and the turns of those waiting, first come first served.
+struct Spawner::UserTurns {
+    std::size_t running = 0;
+    std::deque<std::shared_ptr<asio::steady_timer>> waiting; // cancelled: the turn is theirs
+};
+
+// A running delivery's turn; the next waiting delivery of the user gets it when it ends.
+class Spawner::Turn {
+  public:
+    Turn(std::shared_ptr<std::map<std::string, UserTurns>> turns, std::string user)
+        : m_turns(std::move(turns)), m_user(std::move(user)) {}
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+    ~Turn() {
+        const auto found = m_turns->find(m_user);
+        if (found == m_turns->end()) {
+            return;
+        }
+        auto& user = found->second;
+        if (!user.waiting.empty()) {
+            // Handed over: `running` stays.
+            user.waiting.front()->cancel();
+            user.waiting.pop_front();
+        } else if (--user.running == 0) {
+            m_turns->erase(found);
+        }
+    }
+
+  private:
+    std::shared_ptr<std::map<std::string, UserTurns>> m_turns;
+    std::string m_user;
+};
+
+Spawner::Spawner(Workers& workers, SpawnerOptions options, core::UniqueFd executable)
+    : m_workers(&workers), m_options(std::move(options)), m_executable(std::move(executable)),
+      m_turns(std::make_shared<std::map<std::string, UserTurns>>()) {}
+
+asio::awaitable<std::shared_ptr<Spawner::Turn>> Spawner::take_turn(std::string user,
+                                                                    std::size_t max) {
+    auto& turns = (*m_turns)[user];
+    if (turns.running < max) {
+        ++turns.running;
+        co_return std::make_shared<Turn>(m_turns, user);
+    }
+    const auto executor = co_await asio::this_coro::executor;
+    auto wake = std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+    turns.waiting.push_back(wake);
+    asio::error_code ec;
+    co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_return std::make_shared<Turn>(m_turns, user);
+}
+
 core::Result<Spawner> Spawner::open(Workers& workers, SpawnerOptions options) {
     // O_PATH: executing needs no read permission, and the file may be replaced on disk later.
     core::UniqueFd executable(::open(options.executable.c_str(), O_PATH | O_CLOEXEC));
     if (!executable) {
         return core::fail(core::Error::from_errno(errno, "open", options.executable.string()));
     }
-    return Spawner(workers, std::move(options), std::move(executable));
+    Spawner spawner(workers, std::move(options), std::move(executable));
+    if (auto* link = privileged::link()) {
+        spawner.m_remote = std::make_shared<remote::Launcher>(link->deliveries());
+    }
+    return spawner;
 }
 
 asio::awaitable<DeliveryResult> Spawner::deliver(DeliveryRequest request) {
     const stats::Held running(stats::Counter::mda_envelope);  // show stats: mda.envelope
-    const bool root = ::geteuid() == 0;
+    // Root, or the privileged process that stayed root when the daemon gave it up.
+    const bool root = ::geteuid() == 0 || m_remote != nullptr;
     const core::expand::LocalUser& runner = request.run_as ? *request.run_as : request.user;
     MXD_TRACE(core::Subsystem::mda, request.dest, "start",
               {{"method", method_name(request.method)},
@@ -262,6 +322,11 @@ asio::awaitable<DeliveryResult> Spawner::deliver(DeliveryRequest request) {
         };
         spec->identity.groups = co_await m_workers->run(lookup);
     }
+    std::shared_ptr<Turn> turn;
+    if (request.max_per_user > 0) {
+        auto taking = take_turn(request.user.name, request.max_per_user);
+        turn = co_await std::move(taking);
+    }
     auto input = core::mda::make_message_fd(
         core::mda::delivery_headers(request.sender,
                                     request.rcpt.empty() ? request.dest : request.rcpt) +
@@ -269,12 +334,24 @@ asio::awaitable<DeliveryResult> Spawner::deliver(DeliveryRequest request) {
     if (!input) {
         co_return temporary("cannot hand the message to the delivery: " + input.error().message);
     }
-    auto child = spawn::start(m_executable.get(), *spec, input->get());
-    input->reset();
-    if (!child) {
-        co_return temporary("cannot start the delivery: " + child.error().message);
+    spawn::Ending ending;
+    if (m_remote) {
+        auto remote_run = m_remote->run(*spec, input->get(), request.timeout);
+        auto ended = co_await std::move(remote_run);
+        input->reset();
+        if (!ended) {
+            co_return temporary("cannot start the delivery: " + ended.error().message);
+        }
+        ending = std::move(*ended);
+    } else {
+        auto child = spawn::start(m_executable.get(), *spec, input->get());
+        input->reset();
+        if (!child) {
+            co_return temporary("cannot start the delivery: " + child.error().message);
+        }
+        auto waiting = spawn::wait(std::move(*child), request.timeout);
+        ending = co_await std::move(waiting);
     }
-    const spawn::Ending ending = co_await spawn::wait(std::move(*child), request.timeout);
     DeliveryResult result = result_of(ending, request.timeout);
     MXD_TRACE(core::Subsystem::mda, request.dest, "done",
               {{"method", method_name(request.method)},

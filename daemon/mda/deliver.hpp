@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,6 +21,10 @@
 // message on stdin, as the recipient's user when the daemon runs as root. Forking a
 // multi-threaded daemon leaves only async-signal-safe calls possible in the child, so the child
 // does nothing but drop privileges and execve(); the delivery code runs in a fresh process.
+namespace mxd::mda::remote {
+class Launcher;
+}
+
 namespace mxd::mda {
 
 // After this long a delivery child is killed and the delivery is a temporary failure
@@ -50,6 +56,9 @@ struct DeliveryRequest {
     std::optional<core::expand::LocalUser> run_as;
     std::string message; // the message as queued (CRLF or LF line ends)
     std::chrono::seconds timeout = k_delivery_timeout;
+    // `mda limit max-session-per-user`: deliveries to one user (by name) at once; the others
+    // wait for their turn. 0: no limit.
+    std::size_t max_per_user = 0;
 };
 
 // How it went. `text` explains a failure in one line (the child's own words when it gave
@@ -76,20 +85,31 @@ class Spawner {
     // Makes one delivery and returns its result; never throws for an expected failure. As root
     // the child runs as run_as (or user) with that user's groups, except for mbox, whose child
     // stays root to create the mailbox in the spool (as mail.local); a command, file or maildir
-    // delivery as uid 0 is refused (permanent), as smtpd does. As another user nothing changes
-    // identity. Permanent: a format that does not expand, a message that already has
+    // delivery as uid 0 is refused (permanent), as smtpd does. When mxd started as root and
+    // gave it up, the privileged process starts the child the same way. As another user nothing
+    // changes identity. Permanent: a format that does not expand, a message that already has
     // `Delivered-To: dest` (a loop), and what the child reports as permanent. Temporary: the
     // child cannot be started, is killed by a signal or by the timeout, or reports so. The
-    // wait never blocks the event loop (a pidfd); NSS group lookups go to `workers`.
+    // wait never blocks the event loop (a pidfd); NSS group lookups go to `workers`. With
+    // max_per_user, a delivery waits (holding its scheduler slot) while that many run for the
+    // same user.
     asio::awaitable<DeliveryResult> deliver(DeliveryRequest request);
 
   private:
-    Spawner(Workers& workers, SpawnerOptions options, core::UniqueFd executable)
-        : m_workers(&workers), m_options(std::move(options)), m_executable(std::move(executable)) {}
+    Spawner(Workers& workers, SpawnerOptions options, core::UniqueFd executable);
+
+    struct UserTurns;
+    class Turn;
+    // Waits until `user` has fewer than `max` deliveries running; the turn ends with the Turn.
+    asio::awaitable<std::shared_ptr<Turn>> take_turn(std::string user, std::size_t max);
 
     Workers* m_workers;
     SpawnerOptions m_options;
     core::UniqueFd m_executable;
+    // Deliveries running and waiting per user (event loop only).
+    std::shared_ptr<std::map<std::string, UserTurns>> m_turns;
+    // When mxd gave up root: the privileged process starts the children (remote.hpp).
+    std::shared_ptr<remote::Launcher> m_remote;
 };
 
 // "mbox", "maildir", "command", "file".

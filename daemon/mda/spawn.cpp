@@ -99,10 +99,10 @@ template <std::size_t N> [[noreturn]] void die(const char (&text)[N]) {
 
 // The shared state of one wait: the reader of the output and the watchdog hold it too.
 struct Waiting {
-    Waiting(const asio::any_io_executor& executor, int output_fd)
-        : output(executor, output_fd), deadline(executor), drained(executor) {}
+    Waiting(const asio::any_io_executor& executor, int output_fd, std::shared_ptr<Exit> e)
+        : exit(std::move(e)), output(executor, output_fd), deadline(executor), drained(executor) {}
 
-    pid_t pid = -1;
+    std::shared_ptr<Exit> exit;
     asio::posix::stream_descriptor output;
     asio::steady_timer deadline;
     asio::steady_timer drained; // cancelled when the output reaches its end
@@ -134,11 +134,57 @@ asio::awaitable<void> watchdog(std::shared_ptr<Waiting> w) {
     co_await w->deadline.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!ec && !w->exited) {
         w->timed_out = true;
-        // Not reaped yet, so the pid (and process group) cannot have been reused.
-        static_cast<void>(::kill(-w->pid, SIGKILL));
-        static_cast<void>(::kill(w->pid, SIGKILL));
+        w->exit->kill();
     }
 }
+
+// A child of this process.
+class LocalExit : public Exit {
+  public:
+    LocalExit(pid_t pid, core::UniqueFd pidfd) : m_pid(pid), m_pidfd(std::move(pidfd)) {}
+
+    asio::awaitable<std::optional<int>> wait() override {
+        const auto executor = co_await asio::this_coro::executor;
+        asio::error_code ec;
+        int status = 0;
+        pid_t reaped = 0;
+        if (m_pidfd) {
+            // A pidfd becomes readable when the process exits; then waitpid() does not block.
+            asio::posix::stream_descriptor exit_event(executor, m_pidfd.release());
+            co_await exit_event.async_wait(asio::posix::descriptor_base::wait_read,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+            do {
+                reaped = ::waitpid(m_pid, &status, 0);
+            } while (reaped < 0 && errno == EINTR);
+        } else {
+            asio::steady_timer poll(executor);
+            while ((reaped = ::waitpid(m_pid, &status, WNOHANG)) == 0 ||
+                   (reaped < 0 && errno == EINTR)) {
+                poll.expires_after(k_poll_interval);
+                co_await poll.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+        }
+        m_reaped = true;
+        if (reaped != m_pid) {
+            co_return std::nullopt;
+        }
+        co_return status;
+    }
+
+    void kill() override {
+        if (m_reaped) {
+            return;
+        }
+        // Not reaped yet, so the pid (and process group) cannot have been reused.
+        static_cast<void>(::kill(-m_pid, SIGKILL));
+        static_cast<void>(::kill(m_pid, SIGKILL));
+    }
+
+  private:
+    pid_t m_pid;
+    core::UniqueFd m_pidfd;
+    bool m_reaped = false;
+};
 
 } // namespace
 
@@ -183,38 +229,30 @@ core::Result<Child> start(int executable_fd, const ChildSpec& spec, int stdin_fd
 }
 
 asio::awaitable<Ending> wait(Child child, std::chrono::seconds timeout) {
+    auto exit = std::make_shared<LocalExit>(child.pid, std::move(child.pidfd));
+    auto supervising = supervise(std::move(exit), std::move(child.output), timeout);
+    co_return co_await std::move(supervising);
+}
+
+asio::awaitable<Ending> supervise(std::shared_ptr<Exit> exit, core::UniqueFd output,
+                                  std::chrono::seconds timeout) {
     const auto executor = co_await asio::this_coro::executor;
-    auto w = std::make_shared<Waiting>(executor, child.output.release());
-    w->pid = child.pid;
+    auto w = std::make_shared<Waiting>(executor, output.release(), exit);
     w->output.non_blocking(true);
     w->deadline.expires_after(timeout);
     asio::co_spawn(executor, collect_output(w), asio::detached);
     asio::co_spawn(executor, watchdog(w), asio::detached);
 
     Ending ending;
-    asio::error_code ec;
-    pid_t reaped = 0;
-    if (child.pidfd) {
-        // A pidfd becomes readable when the process exits; then waitpid() does not block.
-        asio::posix::stream_descriptor exit_event(executor, child.pidfd.release());
-        co_await exit_event.async_wait(asio::posix::descriptor_base::wait_read,
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        do {
-            reaped = ::waitpid(child.pid, &ending.status, 0);
-        } while (reaped < 0 && errno == EINTR);
-    } else {
-        asio::steady_timer poll(executor);
-        while ((reaped = ::waitpid(child.pid, &ending.status, WNOHANG)) == 0 ||
-               (reaped < 0 && errno == EINTR)) {
-            poll.expires_after(k_poll_interval);
-            co_await poll.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
-    }
-    ending.lost = reaped != child.pid;
+    auto waiting = exit->wait();
+    const std::optional<int> status = co_await std::move(waiting);
+    ending.lost = !status;
+    ending.status = status.value_or(0);
     w->exited = true;
     w->deadline.cancel();
     ending.timed_out = w->timed_out;
 
+    asio::error_code ec;
     if (!w->output_done) {
         w->drained.expires_after(k_output_grace);
         co_await w->drained.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,5 +58,21 @@ struct Ending {
 // Waits for the child without blocking the event loop, reading its output meanwhile. After
 // `timeout` its process group is killed (SIGKILL) and the ending says timed_out.
 asio::awaitable<Ending> wait(Child child, std::chrono::seconds timeout);
+
+// The end of a child as its waiter sees it: a child of this process (waitpid), or one the
+// privileged process started and reports on (daemon/mda/remote.hpp).
+class Exit {
+  public:
+    virtual ~Exit() = default;
+    // Waits for the child to end: its waitpid() status, or nullopt when it was lost.
+    virtual asio::awaitable<std::optional<int>> wait() = 0;
+    // Kills the child and its process group (SIGKILL), for the timeout.
+    virtual void kill() = 0;
+};
+
+// wait(), for any kind of child: reads `output` until the child ended (and a moment after),
+// and calls exit->kill() after `timeout`.
+asio::awaitable<Ending> supervise(std::shared_ptr<Exit> exit, core::UniqueFd output,
+                                  std::chrono::seconds timeout);
 
 } // namespace mxd::mda::spawn

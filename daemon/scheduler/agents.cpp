@@ -723,6 +723,10 @@ asio::awaitable<Outcome> local(RuntimeState& state, Workers& workers, mda::Spawn
                           (unknown ? "550 5.1.1 " : "451 4.3.0 ") + request.error().message};
     }
     request->message = *body;
+    const auto limit = gen->config.mda.limits.find("max-session-per-user");
+    if (limit != gen->config.mda.limits.end() && limit->second > 0) {
+        request->max_per_user = static_cast<std::size_t>(limit->second);
+    }
     auto delivery = spawner.deliver(std::move(*request));
     const auto result = co_await std::move(delivery);
     switch (result.status) {

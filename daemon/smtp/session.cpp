@@ -16,6 +16,7 @@
 #include "core/util/strings.hpp"
 #include "daemon/dns/resolver.hpp"
 #include "daemon/lookup/router.hpp"
+#include "daemon/privileged/privileged.hpp"
 #include "daemon/queue/queue_service.hpp"
 #include "daemon/stats.hpp"
 
@@ -693,6 +694,10 @@ asio::awaitable<void> Session::check_password() {
     // crypt(3) is slow by design: never on the event loop.
     auto work = [table, table_name, user, password]() -> core::Result<bool> {
         if (table_name.empty()) {
+            // shadow(5) is root's: once mxd gave root up, its privileged process checks.
+            if (auto* link = privileged::link()) {
+                return link->check_password(user, password);
+            }
             return core::auth::verify_system_password(user, password);
         }
         if (!table) {

@@ -6,6 +6,7 @@
 #include "core/util/limits.hpp"
 #include "core/util/log.hpp"
 #include "daemon/control/peer.hpp"
+#include "daemon/privileged/privileged.hpp"
 #include "daemon/state.hpp"
 #include "daemon/submit/submit.hpp"
 #include "daemon/workers.hpp"
@@ -77,8 +78,18 @@ asio::awaitable<Disposition> enqueue_file(RuntimeState& state, Workers& workers,
     };
     // O_NOFOLLOW and O_NONBLOCK: a user may leave a symbolic link or a FIFO here, never make
     // the daemon read something else or hang.
-    core::UniqueFd fd(
-        ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    core::UniqueFd fd;
+    if (auto* link = privileged::link()) {
+        // The files are their submitters' (mode 0600): the privileged process opens them for
+        // the daemon that gave up root.
+        auto opened = link->open_offline(name);
+        if (!opened) {
+            co_return refuse("cannot open: " + opened.error().message);
+        }
+        fd = std::move(*opened);
+    } else {
+        fd.reset(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    }
     if (!fd) {
         co_return refuse(std::string("cannot open: ") + std::strerror(errno));
     }
