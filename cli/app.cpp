@@ -95,6 +95,8 @@ void build_app(CLI::App& app, Invocation& inv) {
                     // Within 80 columns of --help, beside the 24 of the names.
                     if (description.size() <= 42) {
                         description = "Subcommands: " + description;
+                    } else if (description.size() > 56) {
+                        description = description.substr(0, description.rfind(", ", 51)) + ", ...";
                     }
                 }
                 CLI::App* sub = node->add_subcommand(std::string(words[i]), description);

@@ -50,6 +50,7 @@ int run_local(const core::protocol::Command& command, const nlohmann::json& args
     case core::protocol::CommandId::reload:
     case core::protocol::CommandId::expand:
     case core::protocol::CommandId::show_relays:
+    case core::protocol::CommandId::show_routes:
         break;  // Runs::daemon
     }
     std::cerr << "mxctl: " << command.words << ": runs in the daemon\n";

@@ -226,6 +226,24 @@ void render_item_text(const core::protocol::Command& command, const json& item, 
             << " error=" << (error.empty() ? "-" : error) << "\n";
         return;
     }
+    if (command.id == CommandId::show_routes) {
+        // smtpctl's show routes shape: "<id>. <src|[]> <-> <ip> (<ptr>) <NDQK> nconn=N
+        // nerror=N penalty=N timeout=-", then mxd's active and idle counts.
+        const auto text = [&](const char* key) {
+            const auto it = item.find(key);
+            return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
+        const auto source = text("source");
+        const auto port = item.value("port", 0);
+        out << item.value("id", 0) << ". " << (source.empty() ? "[]" : source) << " <-> "
+            << text("address") << (port != 0 && port != 25 ? ":" + std::to_string(port) : "")
+            << " (" << text("host") << ") " << (item.value("connections", 0) == 0 ? 'N' : '-')
+            << (item.value("penalty", 0) > 0 ? 'D' : '-') << '-' << (item.value("idle", 0) > 0 ? 'K' : '-')
+            << " nconn=" << item.value("connections", 0) << " nerror=" << item.value("errors", 0)
+            << " penalty=" << item.value("penalty", 0) << " timeout=-"
+            << " active=" << item.value("active", 0) << " idle=" << item.value("idle", 0) << "\n";
+        return;
+    }
     if (command.id == CommandId::show_tables) {
         char line[512];
         if (index == 0) {
@@ -356,6 +374,7 @@ void render_text(const core::protocol::Command& command, const json& result, std
         return;
     case CommandId::show_tables:
     case CommandId::show_relays:
+    case CommandId::show_routes:
     case CommandId::show_queue:
     case CommandId::trace_follow:
     case CommandId::monitor:

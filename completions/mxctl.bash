@@ -7,7 +7,7 @@
 _mxctl_next() {
     case $1 in
     '') _mxctl_words='show monitor mailq log trace untrace reload stop pause resume schedule remove expand encrypt check-config config table update makemap newaliases sendmail' ;;
-    'show') _mxctl_words='status stats queue envelope message relays tables' ;;
+    'show') _mxctl_words='status stats queue envelope message relays routes tables' ;;
     'log') _mxctl_words='verbose brief' ;;
     'pause') _mxctl_words='envelope' ;;
     'resume') _mxctl_words='envelope' ;;
@@ -116,6 +116,10 @@ _mxctl_command() {
         _mxctl_options='-D --define'
         ;;
     'show relays')
+        _mxctl_positional=''
+        _mxctl_options=''
+        ;;
+    'show routes')
         _mxctl_positional=''
         _mxctl_options=''
         ;;

@@ -9,7 +9,7 @@ function __mxctl_next
         case ''
             printf '%s\n' show monitor mailq log trace untrace reload stop pause resume schedule remove expand encrypt check-config config table update makemap newaliases sendmail
         case 'show'
-            printf '%s\n' status stats queue envelope message relays tables
+            printf '%s\n' status stats queue envelope message relays routes tables
         case 'log'
             printf '%s\n' verbose brief
         case 'pause'
@@ -26,7 +26,7 @@ function __mxctl_next
 end
 
 # Every command.
-set -g __mxctl_commands 'show status' 'show stats' 'monitor' 'show queue' 'show envelope' 'show message' 'mailq' 'log verbose' 'log brief' 'trace' 'untrace' 'reload' 'stop' 'pause' 'pause envelope' 'resume' 'resume envelope' 'schedule' 'remove' 'expand' 'encrypt' 'check-config' 'config migrate' 'show relays' 'show tables' 'table lookup' 'update table' 'makemap' 'newaliases' 'sendmail'
+set -g __mxctl_commands 'show status' 'show stats' 'monitor' 'show queue' 'show envelope' 'show message' 'mailq' 'log verbose' 'log brief' 'trace' 'untrace' 'reload' 'stop' 'pause' 'pause envelope' 'resume' 'resume envelope' 'schedule' 'remove' 'expand' 'encrypt' 'check-config' 'config migrate' 'show relays' 'show routes' 'show tables' 'table lookup' 'update table' 'makemap' 'newaliases' 'sendmail'
 
 # Prints the kind of value that the option $argv[2] of the command $argv[1] takes; fails
 # for a flag.
@@ -226,7 +226,7 @@ complete -c mxctl -s h -l help -d 'Print help and exit'
 complete -c mxctl -n '__mxctl_at ""' -l version -d 'Print the version and exit'
 
 # The command words.
-complete -c mxctl -n '__mxctl_at \'\'' -a 'show' -d 'Subcommands: status, stats, queue, envelope, message, relays, tables'
+complete -c mxctl -n '__mxctl_at \'\'' -a 'show' -d 'Subcommands: status, stats, queue, envelope, message, relays, routes, tables'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'monitor' -d 'Print counters every second, as smtpctl monitor'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'mailq' -d 'List the queued messages by message, as mailq does'
 complete -c mxctl -n '__mxctl_at \'\'' -a 'log' -d 'Subcommands: verbose, brief'
@@ -253,6 +253,7 @@ complete -c mxctl -n '__mxctl_at \'show\'' -a 'queue' -d 'List the queued envelo
 complete -c mxctl -n '__mxctl_at \'show\'' -a 'envelope' -d 'Print every field of a queued envelope'
 complete -c mxctl -n '__mxctl_at \'show\'' -a 'message' -d 'Print a queued message as it was received'
 complete -c mxctl -n '__mxctl_at \'show\'' -a 'relays' -d 'List the relay client\'s routes: connections, messages, last error'
+complete -c mxctl -n '__mxctl_at \'show\'' -a 'routes' -d 'List the relay client\'s source and destination addresses and their state'
 complete -c mxctl -n '__mxctl_at \'show\'' -a 'tables' -d 'List the tables: backend, source, services, entries, load time'
 complete -c mxctl -n '__mxctl_at \'log\'' -a 'verbose' -d 'Log at debug level'
 complete -c mxctl -n '__mxctl_at \'log\'' -a 'brief' -d 'Log at info level (traces stay as they are)'

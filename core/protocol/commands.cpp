@@ -172,7 +172,7 @@ constexpr std::array<ArgSpec, 4> k_args_expand{{
 }};
 
 // { id, words, args, access, reply, runs, summary[, visibility] }
-constexpr std::array<Command, 33> k_commands{{
+constexpr std::array<Command, 34> k_commands{{
     {CommandId::show_status, "show status", {}, Access::anyone, Reply::single, Runs::daemon,
      "Show the daemon's version, paths, listeners, pauses and traces"},
     {CommandId::show_stats, "show stats", k_args_show_stats, Access::read, Reply::single, Runs::daemon,
@@ -225,6 +225,8 @@ constexpr std::array<Command, 33> k_commands{{
      Reply::single, Runs::client, "Print a configuration in the modern grammar"},
     {CommandId::show_relays, "show relays", {}, Access::read, Reply::stream, Runs::daemon,
      "List the relay client's routes: connections, messages, last error"},
+    {CommandId::show_routes, "show routes", {}, Access::read, Reply::stream, Runs::daemon,
+     "List the relay client's source and destination addresses and their state"},
     {CommandId::show_tables, "show tables", {}, Access::read, Reply::stream, Runs::daemon,
      "List the tables: backend, source, services, entries, load time"},
     {CommandId::table_lookup, "table lookup", k_args_table_lookup, Access::admin, Reply::single,

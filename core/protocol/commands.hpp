@@ -48,6 +48,7 @@ enum class CommandId {
     reload,
     expand,
     show_relays,
+    show_routes,
 };
 
 // Who may run a command, from the peer's credentials (DESIGN "Control protocol").

@@ -80,6 +80,8 @@ asio::awaitable<core::Result<nlohmann::json>> dispatch(Context& context, const c
         co_return co_await handle_show_tables(context, args);
     case CommandId::show_relays:
         co_return co_await handle_show_relays(context, args);
+    case CommandId::show_routes:
+        co_return co_await handle_show_routes(context, args);
     case CommandId::table_lookup:
         co_return co_await handle_table_lookup(context, args);
     case CommandId::update_table:

@@ -53,6 +53,8 @@ asio::awaitable<core::Result<nlohmann::json>> handle_pause_envelope(Context& con
 asio::awaitable<core::Result<nlohmann::json>> handle_show_tables(Context& context, const nlohmann::json& args);
 // show relays: one item per route of the relay client (daemon/scheduler/agents.hpp RelayRoute).
 asio::awaitable<core::Result<nlohmann::json>> handle_show_relays(Context& context, const nlohmann::json& args);
+// show routes: one item per network route of the relay client (agents.hpp NetworkRoute).
+asio::awaitable<core::Result<nlohmann::json>> handle_show_routes(Context& context, const nlohmann::json& args);
 asio::awaitable<core::Result<nlohmann::json>> handle_table_lookup(Context& context, const nlohmann::json& args);
 asio::awaitable<core::Result<nlohmann::json>> handle_update_table(Context& context, const nlohmann::json& args);
 

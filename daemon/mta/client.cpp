@@ -212,6 +212,7 @@ asio::awaitable<core::Result<void>> Client::open() {
                                                            "family (") +
                                                (inet6 ? "IPv6" : "IPv4") + ")"));
             }
+            m_source = source->to_string();
             static_cast<void>(m_socket.bind(asio::ip::tcp::endpoint(*source, 0), ec));
             if (ec) {
                 co_return core::fail(temporary("bind " + source->to_string() + ": " + ec.message()));
@@ -541,6 +542,11 @@ Client::connect(std::vector<Endpoint> endpoints, Options options) {
         }
         if (opened) {
             opened = co_await client->authenticate();
+        }
+        if (shared->on_connect) {
+            shared->on_connect(ConnectReport{client->m_endpoint, client->m_source,
+                                             opened ? client->m_local : std::string(),
+                                             opened ? nullptr : &opened.error()});
         }
         if (opened) {
             client->m_usable = true;

@@ -14,6 +14,7 @@
 #include <asio/ssl.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <cstdint>
 #include <memory>
@@ -53,6 +54,14 @@ struct Endpoint {
     std::string to_string() const;
 };
 
+// What connect() says of each endpoint it tried, for `show routes`.
+struct ConnectReport {
+    const Endpoint& endpoint;
+    std::string source;        // the `src` address bound, "" when the kernel chose
+    std::string local;         // the connection's local address; "" when it failed
+    const core::Error* error;  // why it failed; null when it connected
+};
+
 // What a relay action asks of its sessions.
 struct Options {
     Protocol protocol = Protocol::smtp;
@@ -66,6 +75,7 @@ struct Options {
                                                        // connection's local address, else helo
     std::optional<core::mta::Credentials> credentials; // AUTH, only ever over TLS
     Timeouts timeouts;
+    std::function<void(const ConnectReport&)> on_connect; // called by connect() per endpoint
 };
 
 // One recipient of a message, and whose envelope it is (returned as given).
@@ -140,6 +150,8 @@ class Client : public std::enable_shared_from_this<Client> {
     const Endpoint& endpoint() const { return m_endpoint; }
     // The extensions of the last EHLO/LHLO reply (none after HELO).
     const core::mta::Extensions& extensions() const { return m_ext; }
+    // The `src` address the connection was bound to, or "" when the kernel chose.
+    const std::string& source() const { return m_source; }
     // The local address of the connection ("127.0.0.2"), or "" for a UNIX socket.
     const std::string& local_address() const { return m_local; }
     // True when the session is encrypted (STARTTLS or smtps).
@@ -202,7 +214,8 @@ class Client : public std::enable_shared_from_this<Client> {
     bool m_timed_out = false;
     Endpoint m_endpoint;
     std::string m_host;
-    std::string m_local; // the connection's local address, once connected
+    std::string m_source; // the `src` address bound, if any
+    std::string m_local;  // the connection's local address, once connected
     std::string m_helo;  // the name given in EHLO/HELO/LHLO
     std::shared_ptr<const Options> m_options;
     std::string m_id;

@@ -290,6 +290,15 @@ class ConnectionCache {
         list.push_back(Idle{std::move(client), std::move(timer)});
     }
 
+    // Calls `visit` on each idle connection.
+    void for_each_idle(const std::function<void(const mta::Client&)>& visit) const {
+        for (const auto& [route, list] : m_idle) {
+            for (const auto& idle : list) {
+                visit(*idle.client);
+            }
+        }
+    }
+
     // A number one more at each call: where the next connection starts in a list of sources.
     std::size_t next_rotation() { return m_rotation++; }
 
@@ -320,6 +329,88 @@ class ConnectionCache {
     };
     std::map<std::string, std::vector<Idle>> m_idle;
     std::size_t m_rotation = 0;
+};
+
+// The relay client's network routes, as OpenSMTPD's mta keeps them: a source address (the
+// `src` bound, or none) and a destination address, with what their connections did. For
+// `show routes`. Event loop only.
+class NetRoutes {
+  public:
+    static constexpr std::int64_t k_recent = 4 * 3600; // listed this long after their last use
+
+    // Records one endpoint that connect() tried.
+    void connected(const mta::ConnectReport& report) {
+        auto& r = route(report.source, report.endpoint);
+        if (report.error != nullptr) {
+            ++r.errors;
+            ++r.penalty;
+            r.last_error = report.error->message;
+            return;
+        }
+        ++r.connections;
+        r.penalty = 0;
+        r.last_error.clear();
+        r.local = report.local;
+    }
+
+    // A transaction starts or ends on `client`; a connection lost on the way is an error.
+    void begin(const mta::Client& client) { ++route(client.source(), client.endpoint()).active; }
+    void end(const mta::Client& client) {
+        auto& r = route(client.source(), client.endpoint());
+        r.active -= r.active > 0 ? 1 : 0;
+        if (!client.usable()) {
+            ++r.errors;
+            r.last_error = "connection closed during the transaction";
+        }
+    }
+
+    // The routes with a connection open or used recently, by id; idle counts from `cache`.
+    std::vector<NetworkRoute> list(const ConnectionCache& cache) {
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        for (auto& [key, r] : m_routes) {
+            r.idle = 0;
+        }
+        cache.for_each_idle([&](const mta::Client& c) { ++route(c.source(), c.endpoint(), false).idle; });
+        std::vector<NetworkRoute> out;
+        for (auto it = m_routes.begin(); it != m_routes.end();) {
+            const auto& r = it->second;
+            if (r.active == 0 && r.idle == 0 && now - r.last_used > k_recent) {
+                it = m_routes.erase(it); // forgotten, as OpenSMTPD's routes expire
+                continue;
+            }
+            out.push_back(r);
+            ++it;
+        }
+        std::sort(out.begin(), out.end(),
+                  [](const NetworkRoute& a, const NetworkRoute& b) { return a.id < b.id; });
+        return out;
+    }
+
+  private:
+    NetworkRoute& route(const std::string& source, const mta::Endpoint& endpoint, bool use = true) {
+        const bool socket = !endpoint.socket_path.empty();
+        const std::string address = socket ? endpoint.socket_path
+                                           : endpoint.address.address().to_string();
+        const std::uint16_t port = socket ? 0 : endpoint.address.port();
+        auto [it, added] = m_routes.try_emplace(source + "|" + address + "|" + std::to_string(port));
+        auto& r = it->second;
+        if (added) {
+            r.id = ++m_last_id;
+            r.source = source;
+            r.address = address;
+            r.port = port;
+        }
+        if (!endpoint.name.empty()) {
+            r.host = endpoint.name;
+        }
+        if (use) {
+            r.last_used = static_cast<std::int64_t>(std::time(nullptr));
+        }
+        return r;
+    }
+
+    std::map<std::string, NetworkRoute> m_routes; // by source, address and port
+    std::uint64_t m_last_id = 0;
 };
 
 // The outcome of each envelope, from its recipient's result (matched by envelope id); one
@@ -421,7 +512,11 @@ std::vector<std::string> dests_of(const std::vector<Envelope>& envelopes) {
 asio::awaitable<std::vector<Outcome>>
 send_new(std::vector<mta::Endpoint> endpoints, mta::Options options, std::vector<Envelope> envelopes,
          std::vector<std::string> rcpts, std::string sender, std::shared_ptr<const std::string> body,
-         ConnectionCache* cache = nullptr, std::string route = {}, RelayRoute* stats = nullptr) {
+         ConnectionCache* cache = nullptr, std::string route = {}, RelayRoute* stats = nullptr,
+         NetRoutes* net = nullptr) {
+    if (net != nullptr) {
+        options.on_connect = [net](const mta::ConnectReport& report) { net->connected(report); };
+    }
     auto connected = co_await mta::Client::connect(std::move(endpoints), std::move(options));
     if (!connected) {
         co_return std::vector<Outcome>(envelopes.size(), temporary(connected.error().message));
@@ -431,8 +526,14 @@ send_new(std::vector<mta::Endpoint> endpoints, mta::Options options, std::vector
         stats->last_connection = static_cast<std::int64_t>(std::time(nullptr));
     }
     auto client = *connected;
+    if (net != nullptr) {
+        net->begin(*client);
+    }
     auto sending = transact(client, envelopes, std::move(rcpts), std::move(sender), std::move(body));
     auto results = co_await std::move(sending);
+    if (net != nullptr) {
+        net->end(*client);
+    }
     if (cache != nullptr) {
         cache->put(route, client, co_await asio::this_coro::executor);
     } else {
@@ -474,7 +575,8 @@ bool relays_via_host(const core::config::Action& action) {
 
 // Relays envelopes of one message with the same action and route in one transaction.
 asio::awaitable<std::vector<Outcome>> relay(RuntimeState& state, ConnectionCache& cache,
-                                            RelayRoute* stats, std::vector<Envelope> envelopes,
+                                            NetRoutes& net, RelayRoute* stats,
+                                            std::vector<Envelope> envelopes,
                                             std::shared_ptr<const std::string> body) {
     const auto all = [n = envelopes.size()](Outcome o) { return std::vector<Outcome>(n, o); };
     const auto& e = envelopes.front();
@@ -492,8 +594,10 @@ asio::awaitable<std::vector<Outcome>> relay(RuntimeState& state, ConnectionCache
     const std::string route = std::to_string(gen->number) + "\n" + e.action + "\n" +
                               (via_host ? action->host : domain_of(e.dest));
     if (auto reused = cache.take(route)) {
+        net.begin(*reused);
         auto sending = transact(reused, envelopes, dests_of(envelopes), sender, body);
         auto results = co_await std::move(sending);
+        net.end(*reused);
         const bool lost =
             results.empty() ||
             (!reused->usable() && std::all_of(results.begin(), results.end(),
@@ -582,7 +686,7 @@ asio::awaitable<std::vector<Outcome>> relay(RuntimeState& state, ConnectionCache
     }
     auto rcpts = dests_of(envelopes);
     auto sending = send_new(std::move(endpoints), std::move(options), std::move(envelopes),
-                            std::move(rcpts), sender, std::move(body), &cache, route, stats);
+                            std::move(rcpts), sender, std::move(body), &cache, route, stats, &net);
     co_return co_await std::move(sending);
 }
 
@@ -745,6 +849,7 @@ asio::awaitable<Outcome> local(RuntimeState& state, Workers& workers, mda::Spawn
 
 struct RelayActivity::Impl {
     ConnectionCache cache;
+    NetRoutes net;
     std::map<std::pair<std::string, std::string>, RelayRoute> routes; // by action, destination
 
     // The route of `e`, made on first use; null when its action is not configured.
@@ -764,6 +869,10 @@ struct RelayActivity::Impl {
 
 RelayActivity::RelayActivity() : m_impl(std::make_unique<Impl>()) {}
 RelayActivity::~RelayActivity() = default;
+
+std::vector<NetworkRoute> RelayActivity::network_routes() const {
+    return m_impl->net.list(m_impl->cache);
+}
 
 std::vector<RelayRoute> RelayActivity::routes() const {
     std::vector<RelayRoute> out;
@@ -786,7 +895,7 @@ asio::awaitable<std::vector<Outcome>> counted_relay(RuntimeState& state,
     if (stats != nullptr) {
         ++stats->active;
     }
-    auto relaying = relay(state, impl.cache, stats, std::move(envelopes), std::move(body));
+    auto relaying = relay(state, impl.cache, impl.net, stats, std::move(envelopes), std::move(body));
     auto outcomes = co_await std::move(relaying);
     if (stats != nullptr) {
         --stats->active;

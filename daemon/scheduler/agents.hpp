@@ -31,6 +31,24 @@ struct RelayRoute {
     std::string last_error;           // the last attempt's error; "" when it was delivered
 };
 
+// A network route of the relay client, for `mxctl show routes` (OpenSMTPD's mta routes): a
+// source address (the `src` bound, or none) and a destination address and port.
+struct NetworkRoute {
+    std::uint64_t id = 0;          // 1, 2, ... in the order of first use
+    std::string source;            // the `src` address bound; "" when the kernel chose
+    std::string local;             // the local address of the last connection; "" if none
+    std::string address;           // destination IP address, or the UNIX socket path
+    std::uint16_t port = 0;
+    std::string host;              // the destination's name (MX or relay host); "" if none
+    std::size_t active = 0;        // connections carrying a transaction now
+    std::size_t idle = 0;          // connections open, waiting for the next message
+    std::uint64_t connections = 0; // connections opened since start
+    std::uint64_t errors = 0;      // connections that failed or were lost since start
+    std::uint64_t penalty = 0;     // failures since the last connection that worked
+    std::int64_t last_used = 0;    // unix time of the last connection attempt or transaction
+    std::string last_error;        // the last failure; "" when the last connection worked
+};
+
 // The relay agent's routes and its cache of open connections. Event loop only.
 class RelayActivity {
   public:
@@ -40,6 +58,8 @@ class RelayActivity {
     RelayActivity& operator=(const RelayActivity&) = delete;
     // Every route used since start, by action then destination.
     std::vector<RelayRoute> routes() const;
+    // The network routes with a connection open, or used in the last 4 hours, by id.
+    std::vector<NetworkRoute> network_routes() const;
 
     struct Impl;
     Impl& impl() { return *m_impl; }

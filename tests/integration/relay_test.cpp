@@ -279,3 +279,70 @@ TEST_F(RelayBatch, BackupRelaysOnlyToMxHostsPreferredToItsOwn) {
         << mxctl({"-j", "show", "queue"}).out << slurp(log_path());
     EXPECT_EQ(received().size(), 1u);
 }
+
+namespace {
+
+// A loopback TCP port with nothing listening on it (bound, then closed).
+int closed_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    static_cast<void>(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa));
+    static_cast<void>(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len));
+    ::close(fd);
+    return ntohs(sa.sin_port);
+}
+
+} // namespace
+
+TEST_F(RelayBatch, ShowRoutesListsSourceAndDestinationAddressesWithTheirErrors) {
+    start_smarthost({});
+    const auto port = std::to_string(m_smarthost->port());
+    const auto dead = std::to_string(closed_port());
+    start_mxd("action \"out\" relay host smtp://127.0.0.1:" + port + " src 127.0.0.2\n"
+              "action \"dead\" relay host smtp://127.0.0.1:" + dead + "\n"
+              "match from local for domain dead.example action \"dead\"\n"
+              "match from local for any action \"out\"\n");
+    send("alice@sender.example", {"bob@remote.example"}, "routed");
+    send("alice@sender.example", {"carol@dead.example"}, "dead");
+    ASSERT_TRUE(wait_until([&] { return received().size() == 1 &&
+                                        queued("carol@dead.example").dump().find("connect") !=
+                                            std::string::npos; },
+                           std::chrono::seconds(30)))
+        << slurp(log_path());
+    const auto listing = mxctl({"-j", "show", "routes"});
+    ASSERT_EQ(listing.status, 0) << listing.err;
+    std::map<std::string, nlohmann::json> routes; // by port
+    std::istringstream lines(listing.out);
+    for (std::string line; std::getline(lines, line);) {
+        const auto r = nlohmann::json::parse(line);
+        routes[std::to_string(r["port"].get<int>())] = r;
+    }
+    ASSERT_EQ(routes.size(), 2u) << listing.out;
+    const auto& ok = routes[port];
+    EXPECT_EQ(ok["source"], "127.0.0.2");
+    EXPECT_EQ(ok["local_address"], "127.0.0.2");
+    EXPECT_EQ(ok["address"], "127.0.0.1");
+    EXPECT_EQ(ok["state"], "ok");
+    EXPECT_EQ(ok["connections"], 1);
+    EXPECT_EQ(ok["errors"], 0);
+    EXPECT_EQ(ok["penalty"], 0);
+    EXPECT_EQ(ok["active"], 0);
+    EXPECT_EQ(ok["last_error"], "");
+    const auto& failing = routes[dead];
+    EXPECT_TRUE(failing["source"].is_null());
+    EXPECT_EQ(failing["state"], "failing");
+    EXPECT_EQ(failing["connections"], 0);
+    EXPECT_GE(failing["errors"].get<int>(), 1);
+    EXPECT_GE(failing["penalty"].get<int>(), 1);
+    EXPECT_THAT(failing["last_error"].get<std::string>(), HasSubstr("connect"));
+    // For people, smtpctl's shape.
+    const auto text = mxctl({"show", "routes"});
+    ASSERT_EQ(text.status, 0) << text.err;
+    EXPECT_THAT(text.out, HasSubstr(". 127.0.0.2 <-> 127.0.0.1:" + port + " () -"));
+    EXPECT_THAT(text.out, HasSubstr(". [] <-> 127.0.0.1:" + dead + " () ND-- nconn=0"))
+        << "never connected, failing";
+    EXPECT_THAT(text.out, HasSubstr(" nconn=1 nerror=0 penalty=0 timeout=-"));
+}
