@@ -20,11 +20,124 @@
 
 #include <asio.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <optional>
 
 namespace mxd {
+
+namespace {
+
+// What a listener's TLS is made of: its pki (names, certificate and key files) and ciphers.
+std::string tls_recipe(const core::config::Config& config, const core::config::Listener& listener) {
+    std::string recipe = listener.ciphers.empty() ? config.smtp.ciphers : listener.ciphers;
+    for (const auto& name : listener.pki) {
+        const auto* pki = config.find_pki(name);
+        recipe += "\n" + name + "\n" +
+                  (pki != nullptr ? pki->cert.string() + "\n" + pki->key.string() : std::string());
+    }
+    return recipe;
+}
+
+// Whether this process may not read `file` (mxd started as root and gave it up).
+bool unreadable(const std::filesystem::path& file) {
+    return ::access(file.c_str(), R_OK) != 0 && errno == EACCES;
+}
+
+// load_file() for a reload. Once mxd gave root up, the check of a listener's certificate or key
+// that only root may read is left out when the running configuration has the same pki (the
+// same files): reload_tls() keeps what was loaded at start. Any other file mxd's user cannot
+// read fails the reload as before, naming it.
+core::config::LoadResult load_as_unprivileged(const std::filesystem::path& path,
+                                              const core::config::LoadOptions& options,
+                                              const core::config::Config& running) {
+    auto loaded = core::config::load_file(path, options);
+    if (loaded.ok() || ::geteuid() == 0 ||
+        options.check_files != core::config::CheckFiles::yes) {
+        return loaded;
+    }
+    auto unchecked_options = options;
+    unchecked_options.check_files = core::config::CheckFiles::no;
+    auto unchecked = core::config::load_file(path, unchecked_options);
+    if (!unchecked.ok()) {
+        return loaded;
+    }
+    std::vector<core::config::Location> kept;
+    for (const auto& listener : unchecked.config->listeners) {
+        for (const auto& name : listener.pki) {
+            const auto* pki = unchecked.config->find_pki(name);
+            const auto* before = running.find_pki(name);
+            if (pki == nullptr || before == nullptr || pki->cert != before->cert ||
+                pki->key != before->key) {
+                continue;
+            }
+            if (unreadable(pki->cert)) {
+                kept.push_back(pki->cert_where);
+            }
+            if (unreadable(pki->key)) {
+                kept.push_back(pki->key_where);
+            }
+        }
+    }
+    for (const auto& d : loaded.diagnostics) {
+        const bool excused = std::any_of(kept.begin(), kept.end(), [&](const auto& at) {
+            return at.file == d.file && at.line == d.line && at.column == d.column;
+        });
+        if (d.severity == core::config::Severity::error && !excused) {
+            return loaded;
+        }
+    }
+    return unchecked;
+}
+
+// load_tls() for a reload: a listener whose certificate or key this process may not read (mxd
+// started as root and gave it up) keeps the TLS loaded before, when that was made of the same
+// files; it says so in `notes`. Other failures fail the reload, naming the file.
+core::Result<std::vector<std::shared_ptr<smtp::ServerTls>>>
+reload_tls(const core::config::Config& config, const core::config::Config& old_config,
+           const std::vector<std::shared_ptr<smtp::ServerTls>>& old_tls,
+           std::vector<std::string>& notes) {
+    std::vector<std::shared_ptr<smtp::ServerTls>> out(config.listeners.size());
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        const auto& listener = config.listeners[i];
+        if (listener.kind != core::config::Listener::Kind::inet ||
+            listener.tls == core::config::Listener::Tls::none) {
+            continue;
+        }
+        std::string unreadable;
+        for (const auto& name : listener.pki) {
+            if (const auto* pki = config.find_pki(name)) {
+                for (const auto* file : {&pki->cert, &pki->key}) {
+                    if (unreadable.empty() && ::access(file->c_str(), R_OK) != 0 &&
+                        errno == EACCES) {
+                        unreadable = file->string();
+                    }
+                }
+            }
+        }
+        if (!unreadable.empty()) {
+            const auto recipe = tls_recipe(config, listener);
+            for (std::size_t j = 0; j < old_config.listeners.size() && j < old_tls.size(); ++j) {
+                if (old_tls[j] && tls_recipe(old_config, old_config.listeners[j]) == recipe) {
+                    out[i] = old_tls[j];
+                    break;
+                }
+            }
+            if (out[i]) {
+                notes.push_back(unreadable + " is not readable by mxd's user: the TLS loaded at "
+                                             "start stays (restart mxd to load new files)");
+                continue;
+            }
+        }
+        MXD_TRY_ASSIGN(out[i], smtp::ServerTls::create(config, listener));
+    }
+    return out;
+}
+
+} // namespace
 
 struct Server::Impl : Reloader {
     explicit Impl(RuntimeState& s) : state(s), workers(2), control(io, s, workers), listeners(io), signals(io) {}
@@ -36,6 +149,9 @@ struct Server::Impl : Reloader {
     control::ControlServer control;
     smtp::Listeners listeners;
     asio::signal_set signals;
+    // The listeners' TLS as loaded, by listener statement of the generation in force: a reload
+    // keeps one whose files mxd, no longer root, cannot read again.
+    std::vector<std::shared_ptr<smtp::ServerTls>> tls;
 
     bool reloading = false;
 
@@ -104,6 +220,7 @@ core::Result<void> Server::open() {
     });
     MXD_TRY(m_impl->control.open(state.socket));
     MXD_TRY_ASSIGN(auto tls, smtp::load_tls(state.config()));
+    m_impl->tls = tls;
     MXD_TRY_ASSIGN(state.listeners, m_impl->listeners.open(state.generation(), std::move(tls)));
     return {};
 }
@@ -149,14 +266,15 @@ asio::awaitable<core::Result<ReloadOutcome>> Server::Impl::reload() {
         std::vector<std::shared_ptr<smtp::ServerTls>> tls;
         std::vector<gid_t> read_gids;
         std::vector<gid_t> admin_gids;
+        std::vector<std::string> notes;
     };
     auto prepare = [path = state.config_path, options = state.load_options, node = old->node,
-                    number = old->number + 1]() -> core::Result<Prepared> {
+                    number = old->number + 1, old, old_tls = tls]() -> core::Result<Prepared> {
         if (path.empty()) {
             return core::fail(core::Errc::config,
                               "mxd runs on its built-in default configuration: there is no file to reload");
         }
-        auto loaded = core::config::load_file(path, options);
+        auto loaded = load_as_unprivileged(path, options, old->config);
         if (!loaded.ok()) {
             auto text = core::config::format_diagnostics(loaded.diagnostics);
             while (!text.empty() && text.back() == '\n') {
@@ -167,7 +285,7 @@ asio::awaitable<core::Result<ReloadOutcome>> Server::Impl::reload() {
         Prepared out;
         MXD_TRY_ASSIGN(out.read_gids, group_ids(loaded.config->control_read_groups));
         MXD_TRY_ASSIGN(out.admin_gids, group_ids(loaded.config->control_admin_groups));
-        MXD_TRY_ASSIGN(out.tls, smtp::load_tls(*loaded.config));
+        MXD_TRY_ASSIGN(out.tls, reload_tls(*loaded.config, old->config, old_tls, out.notes));
         MXD_TRY_ASSIGN(out.generation, build_generation(std::move(*loaded.config), node, number));
         return out;
     };
@@ -185,13 +303,15 @@ asio::awaitable<core::Result<ReloadOutcome>> Server::Impl::reload() {
     ReloadOutcome outcome;
     outcome.generation = prepared->generation->number;
     outcome.config = state.config_path.string();
+    outcome.notes = prepared->notes;
     const auto before = state.listeners;
-    auto bound = listeners.reload(prepared->generation, std::move(prepared->tls));
+    auto bound = listeners.reload(prepared->generation, prepared->tls);
     if (!bound) {
         failed(bound.error());
         co_return core::fail(std::move(bound).error());
     }
     // Swapped in: from here on, new sessions, deliveries and lookups use the new generation.
+    tls = prepared->tls;
     state.set_generation(prepared->generation);
     state.listeners = std::move(*bound);
     state.read_gids = std::move(prepared->read_gids);

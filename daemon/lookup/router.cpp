@@ -4,9 +4,13 @@
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
 #include "core/util/strings.hpp"
+#include "daemon/privileged/privileged.hpp"
 #include "daemon/state.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 namespace mxd::lookup {
 
@@ -28,14 +32,48 @@ core::Result<std::optional<std::string>> read_optional(const std::string& path) 
 // write it, as sendmail and OpenSMTPD require.
 core::Result<std::optional<std::string>> read_forward(const std::string& home, uid_t uid) {
     const std::string path = home + "/.forward";
+    auto unsafe = [&](const struct stat& st) {
+        if ((st.st_uid != uid && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            core::log::warning("expand", "forward-ignored",
+                               {{"path", path}, {"reason", "unsafe owner or mode"}});
+            return true;
+        }
+        return false;
+    };
+    if (auto* link = privileged::link()) {
+        // mxd gave root up, and a home directory may be closed to it: the privileged process
+        // opens the file as its user.
+        MXD_TRY_ASSIGN(auto opened, link->open_forward(home, uid));
+        struct stat st {};
+        if (!opened || ::fstat(opened->get(), &st) != 0 || unsafe(st)) {
+            return std::optional<std::string>{};
+        }
+        std::string text;
+        char buffer[8192];
+        for (;;) {
+            const ssize_t n = ::read(opened->get(), buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                return core::fail(core::Error::from_errno(errno, "read", path));
+            }
+            if (n == 0) {
+                break;
+            }
+            text.append(buffer, static_cast<std::size_t>(n));
+            if (text.size() > 1024 * 1024) {
+                return core::fail(core::Errc::invalid_argument, path + " is larger than 1 MiB");
+            }
+        }
+        return std::optional<std::string>{std::move(text)};
+    }
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
         return std::optional<std::string>{};
     }
-    if ((st.st_uid != uid && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
-        !S_ISREG(st.st_mode)) {
-        core::log::warning("expand", "forward-ignored",
-                           {{"path", path}, {"reason", "unsafe owner or mode"}});
+    if (unsafe(st)) {
         return std::optional<std::string>{};
     }
     return read_optional(path);

@@ -211,7 +211,8 @@ std::string opened_record(int result) {
 }
 
 // Removes the daemon's control socket when nobody listens on it any more: not one that a
-// daemon started since then has bound at the same path.
+// daemon started since then has bound at the same path. Only after a clean stop: a daemon
+// that was killed leaves its socket, as it would without privilege separation.
 void remove_stale_socket(const std::filesystem::path& path) {
     struct stat st {};
     sockaddr_un address{};
@@ -236,7 +237,11 @@ class Process {
     [[noreturn]] void serve();
 
   private:
-    void remove_socket() { remove_stale_socket(m_settings.socket); }
+    void remove_socket() {
+        if (m_stopping) {
+            remove_stale_socket(m_settings.socket);
+        }
+    }
     void reap();
     // False when the daemon's end is closed.
     bool on_delivery_record();
@@ -254,6 +259,7 @@ class Process {
     bool m_closing = false;
     Clock::time_point m_deadline{};
     bool m_killed = false;
+    bool m_stopping = false; // the daemon said it stops cleanly (not killed)
 };
 
 void Process::reap() {
@@ -356,6 +362,9 @@ bool Process::on_open_record() {
         if (r.ok()) {
             result = open_offline(m_settings, name);
         }
+    } else if (type == wire::Type::stopping) {
+        m_stopping = true;
+        return true;
     } else if (type == wire::Type::check_password) {
         const std::string user = r.str();
         std::string password = r.str();
@@ -447,6 +456,11 @@ Link* link() {
 }
 
 void Link::shut_down() {
+    {
+        // A clean stop: the control socket goes too, as it would without privilege separation.
+        std::lock_guard lock(m_opens_mutex);
+        static_cast<void>(wire::send(m_opens.get(), wire::Writer(wire::Type::stopping).bytes(), -1));
+    }
     static_cast<void>(::shutdown(m_deliveries.get(), SHUT_RDWR));
     static_cast<void>(::shutdown(m_opens.get(), SHUT_RDWR));
 }

@@ -43,7 +43,8 @@ class Link {
         : m_pid(pid), m_deliveries(std::move(deliveries)), m_opens(std::move(opens)) {}
 
     pid_t pid() const { return m_pid; }
-    // Shuts both sockets down: the privileged process sees them close.
+    // Says the daemon stops cleanly, then shuts both sockets down: the privileged process sees
+    // them close.
     void shut_down();
     // The socket of delivery requests (daemon/mda/remote.hpp); owned by the link.
     int deliveries() const { return m_deliveries.get(); }

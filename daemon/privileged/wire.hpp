@@ -26,6 +26,7 @@ enum class Type : std::uint32_t {
     opened = 7,    // privileged: the descriptor beside it, or an errno value
     check_password = 8, // daemon: USER PASSWORD against the system's password database
     checked = 9,   // privileged: 1 it matches, 0 it does not, 2 an error (its text follows)
+    stopping = 10, // daemon: it stops cleanly; remove the control socket at the end
 };
 
 // The largest record either end sends or accepts: argv and environment of a delivery.

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: ISC
+// Privilege separation (DESIGN "Security") and the per-user MDA limit: mxd started as root
+// serves as _mxd beside a root process that only starts deliveries; that process goes when
+// the daemon does; a missing _mxd is a clear error; deliveries to one user take turns.
+#include "tests/integration/daemon_fixture.hpp"
+#include "tests/integration/system_user.hpp"
+
+#include <gmock/gmock.h>
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+
+using namespace mxd_test;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+// The uid of _mxd; -1 when it does not exist.
+uid_t mxd_uid() {
+    const passwd* pw = ::getpwnam("_mxd");
+    return pw != nullptr ? pw->pw_uid : static_cast<uid_t>(-1);
+}
+
+// "Uid:" of /proc/PID/status: real, effective, saved, file system; empty when gone.
+std::vector<uid_t> uids_of(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Uid:", 0) == 0) {
+            std::istringstream in(line.substr(4));
+            std::vector<uid_t> out;
+            uid_t u = 0;
+            while (in >> u) {
+                out.push_back(u);
+            }
+            return out;
+        }
+    }
+    return {};
+}
+
+// The children of `parent` whose name (comm) is `name`.
+std::vector<pid_t> children_named(pid_t parent, const std::string& name) {
+    std::vector<pid_t> out;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const auto pid_text = entry.path().filename().string();
+        if (pid_text.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        const std::string stat = slurp(entry.path() / "stat");
+        const auto close = stat.rfind(')');
+        const auto open = stat.find('(');
+        if (close == std::string::npos || open == std::string::npos) {
+            continue;
+        }
+        std::istringstream rest(stat.substr(close + 2));
+        char state = 0;
+        pid_t ppid = 0;
+        rest >> state >> ppid;
+        if (ppid == parent && stat.substr(open + 1, close - open - 1) == name) {
+            out.push_back(std::stoi(pid_text));
+        }
+    }
+    return out;
+}
+
+// Gone, or a zombie nobody reaped yet: it runs no more.
+bool ended(pid_t pid) {
+    const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+    const auto close = stat.rfind(')');
+    return stat.empty() || close == std::string::npos || stat.substr(close + 2, 1) == "Z";
+}
+
+class Privsep : public DaemonFixture {
+  protected:
+    void SetUp() override {
+        DaemonFixture::SetUp();
+        if (::geteuid() != 0) {
+            GTEST_SKIP() << "privilege separation happens when mxd starts as root";
+        }
+        ASSERT_NE(mxd_uid(), static_cast<uid_t>(-1)) << "no _mxd user: run scripts/setup as root";
+    }
+    void send(const std::string& rcpt, const std::string& subject) {
+        const auto r = run({"python3", "-c",
+                            "import smtplib, sys\ns = smtplib.SMTP('127.0.0.1', " +
+                                std::to_string(smtp_port()) +
+                                ", timeout=10)\ns.sendmail('alice@sender.example', [sys.argv[1]], "
+                                "'Subject: ' + sys.argv[2] + '\\r\\n\\r\\nhello\\r\\n')\ns.quit()\n",
+                            rcpt, subject});
+        ASSERT_EQ(r.status, 0) << r.err;
+    }
+};
+
+} // namespace
+
+TEST_F(Privsep, TheDaemonServesAsMxdBesideARootPrivilegedProcess) {
+    ASSERT_TRUE(start());
+    const pid_t pid = daemon()->pid();
+    // Its pid is still the one status reports. The answer comes from the event loop, which
+    // starts after the identity change (the socket accepts a moment before).
+    EXPECT_EQ(status()["pid"], pid);
+    EXPECT_EQ(uids_of(pid), std::vector<uid_t>(4, mxd_uid()));
+    const auto privileged = children_named(pid, "mxd: privileged");
+    ASSERT_EQ(privileged.size(), 1u);
+    EXPECT_EQ(uids_of(privileged.front()), std::vector<uid_t>(4, 0));
+    EXPECT_THAT(slurp("/proc/" + std::to_string(privileged.front()) + "/cmdline"),
+                HasSubstr("mxd: privileged"));
+    // The spool is _mxd's to write.
+    struct stat st {};
+    ASSERT_EQ(::stat((spool() / "queue.db").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, mxd_uid());
+    // Root still administers it.
+    EXPECT_EQ(mxctl({"pause", "smtp"}).status, 0);
+    EXPECT_EQ(stop(), 0);
+    // The privileged process removed the control socket, in a directory _mxd cannot write.
+    EXPECT_FALSE(std::filesystem::exists(socket_path()));
+    EXPECT_TRUE(ended(privileged.front()));
+}
+
+TEST_F(Privsep, KillingTheDaemonEndsThePrivilegedProcess) {
+    ASSERT_TRUE(start());
+    const pid_t pid = daemon()->pid();
+    const auto privileged = children_named(pid, "mxd: privileged");
+    ASSERT_EQ(privileged.size(), 1u);
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    EXPECT_TRUE(wait_until([&] { return ended(privileged.front()); }, std::chrono::seconds(10)));
+}
+
+TEST_F(Privsep, AMissingUnprivilegedUserIsAClearConfigurationError) {
+    RunOptions options;
+    options.env["MXD_USER"] = "mxd-no-such-user";
+    const auto r = run({mxd_binary(), "-d", "-f", config_path().string(), "-s",
+                        socket_path().string()},
+                       options);
+    EXPECT_EQ(r.status, 78);
+    EXPECT_THAT(r.err, HasSubstr("user mxd-no-such-user does not exist"));
+    EXPECT_THAT(r.err, HasSubstr("useradd --system"));
+    EXPECT_FALSE(std::filesystem::exists(socket_path()));
+}
+
+// aliases(5) `|command` targets run as mxd's own user, which is _mxd now (never root).
+TEST_F(Privsep, AnAliasCommandRunsAsMxd) {
+    const auto out_dir = dir() / "out";
+    std::filesystem::create_directories(out_dir);
+    std::filesystem::permissions(out_dir, std::filesystem::perms::all);
+    std::ofstream(dir() / "aliases") << "whoami: \"| id -u > " << (out_dir / "uid").string()
+                                     << "\"\n";
+    std::ofstream(config_path(), std::ios::app)
+        << "table aliases file:" << (dir() / "aliases").string() << "\n"
+        << "action \"local\" mbox alias <aliases>\n"
+        << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    send("whoami@localhost", "who");
+    ASSERT_TRUE(wait_until([&] { return !slurp(out_dir / "uid").empty(); },
+                           std::chrono::seconds(30)))
+        << slurp(log_path());
+    EXPECT_EQ(slurp(out_dir / "uid"), std::to_string(mxd_uid()) + "\n");
+}
+
+// Maildir and mbox of a real user, with the daemon unprivileged: the privileged process starts
+// the deliveries (the delivery tests cover the rest of local delivery).
+TEST_F(Privsep, MaildirOfARealUserWithAClosedHome) {
+    SystemUser user;
+    ASSERT_TRUE(user.ok());
+    // Only the user (and root) may enter it, never _mxd.
+    std::filesystem::permissions(user.home(), std::filesystem::perms::owner_all);
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
+                                                << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    send(user.name() + "@localhost", "to the maildir");
+    const auto new_dir = user.home() / "Maildir" / "new";
+    ASSERT_TRUE(wait_until(
+        [&] {
+            std::error_code ec;
+            return std::filesystem::exists(new_dir, ec) && !std::filesystem::is_empty(new_dir, ec);
+        },
+        std::chrono::seconds(30)))
+        << slurp(log_path());
+    const auto file = std::filesystem::directory_iterator(new_dir)->path();
+    struct stat st {};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, user.uid());
+    EXPECT_THAT(slurp(file), HasSubstr("Subject: to the maildir"));
+}
+
+TEST_F(Privsep, MboxOfARealUser) {
+    SystemUser user;
+    ASSERT_TRUE(user.ok());
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" mbox\n"
+                                                << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    send(user.name() + "@localhost", "to the mbox");
+    const std::filesystem::path mbox = "/var/mail/" + user.name();
+    ASSERT_TRUE(wait_until([&] { return slurp(mbox).find("to the mbox") != std::string::npos; },
+                           std::chrono::seconds(30)))
+        << slurp(log_path());
+    struct stat st {};
+    ASSERT_EQ(::stat(mbox.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, user.uid());
+}
+
+// A ~/.forward in a home directory _mxd may not enter is still read (by the privileged
+// process, as the user): the mail goes where it says.
+TEST_F(Privsep, AForwardInAClosedHomeIsFollowed) {
+    SystemUser user;
+    ASSERT_TRUE(user.ok());
+    std::filesystem::permissions(user.home(), std::filesystem::perms::owner_all);
+    const auto out_dir = dir() / "out";
+    std::filesystem::create_directories(out_dir);
+    std::filesystem::permissions(out_dir, std::filesystem::perms::all);
+    const auto forward = user.home() / ".forward";
+    std::ofstream(forward) << "\"| cat > " << (out_dir / "forwarded").string() << "\"\n";
+    ASSERT_EQ(::chown(forward.c_str(), user.uid(), static_cast<gid_t>(-1)), 0);
+    std::filesystem::permissions(forward, std::filesystem::perms::owner_read |
+                                              std::filesystem::perms::owner_write);
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
+                                                << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    send(user.name() + "@localhost", "forwarded");
+    ASSERT_TRUE(wait_until([&] { return slurp(out_dir / "forwarded").find("Subject: forwarded") !=
+                                        std::string::npos; },
+                           std::chrono::seconds(30)))
+        << slurp(log_path());
+    EXPECT_FALSE(std::filesystem::exists(user.home() / "Maildir"));
+}
+
+namespace {
+
+class MdaLimit : public DaemonFixture {};
+
+} // namespace
+
+// `mda limit max-session-per-user 1`: two messages to one user are delivered one after the
+// other, while another user's delivery runs beside them. The deliveries meet instead of
+// sleeping: each of a's waits until b's has started, b's until one of a's runs; a second a
+// delivery that started while the first ran would find a.running taken.
+TEST_F(MdaLimit, DeliveriesToOneUserTakeTurnsWhileOtherUsersRunBeside) {
+    const auto out = dir() / "out";
+    std::filesystem::create_directories(out);
+    std::filesystem::permissions(out, std::filesystem::perms::all);
+    const auto script = dir() / "turns.sh";
+    std::ofstream(script) << "#!/bin/sh\n"
+                          << "d=" << out.string() << "\n"
+                          << "u=$1\n"
+                          << "if mkdir \"$d/$u.running\" 2>/dev/null; then mine=1; else "
+                             "echo overlap >> \"$d/$u.log\"; mine=0; fi\n"
+                          << "if [ \"$u\" = usera ]; then other=userb.started; else "
+                             "other=usera.running; fi\n"
+                          << "i=0\n"
+                          << "while [ ! -e \"$d/$other\" ] && [ $i -lt 300 ]; do sleep 0.1; "
+                             "i=$((i+1)); done\n"
+                          << "[ -e \"$d/$other\" ] && echo \"saw $other\" >> \"$d/$u.log\"\n"
+                          << "touch \"$d/$u.started\"\n"
+                          << "cat > /dev/null\n"
+                          << "sleep 0.3\n"
+                          << "[ $mine = 1 ] && rmdir \"$d/$u.running\"\n"
+                          << "echo end >> \"$d/$u.log\"\n";
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all |
+                                             std::filesystem::perms::group_read |
+                                             std::filesystem::perms::group_exec |
+                                             std::filesystem::perms::others_read |
+                                             std::filesystem::perms::others_exec);
+    // Virtual users of one unprivileged uid (as root the command runs as it).
+    std::ofstream(dir() / "users") << "usera 65534:65534:" << dir().string() << "\n"
+                                   << "userb 65534:65534:" << dir().string() << "\n";
+    std::ofstream(config_path(), std::ios::app)
+        << "table users file:" << (dir() / "users").string() << "\n"
+        << "mda limit max-session-per-user 1\n"
+        << "action \"cmd\" mda \"" << script.string() << " %{user.username}\" userbase <users>\n"
+        << "match from any for local action \"cmd\"\n";
+    // Held until all three are queued, so that they are due together.
+    ASSERT_TRUE(start({"-P", "mda"}));
+    for (const char* rcpt : {"usera@localhost", "usera@localhost", "userb@localhost"}) {
+        const auto r = run({"python3", "-c",
+                            "import smtplib, sys\ns = smtplib.SMTP('127.0.0.1', " +
+                                std::to_string(smtp_port()) +
+                                ", timeout=10)\ns.sendmail('alice@sender.example', [sys.argv[1]], "
+                                "'Subject: turn\\r\\n\\r\\nhello\\r\\n')\ns.quit()\n",
+                            rcpt});
+        ASSERT_EQ(r.status, 0) << r.err;
+    }
+    ASSERT_EQ(mxctl({"resume", "mda"}).status, 0);
+    auto count = [](const std::string& text, const std::string& word) {
+        std::size_t n = 0;
+        for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+            ++n;
+        }
+        return n;
+    };
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return count(slurp(out / "usera.log"), "end") == 2 &&
+                   count(slurp(out / "userb.log"), "end") == 1;
+        },
+        std::chrono::seconds(60)))
+        << slurp(log_path()) << slurp(out / "usera.log") << slurp(out / "userb.log");
+    const auto a = slurp(out / "usera.log");
+    const auto b = slurp(out / "userb.log");
+    EXPECT_THAT(a, Not(HasSubstr("overlap")));
+    EXPECT_THAT(b, HasSubstr("saw usera.running")); // b ran while an a delivery did
+    EXPECT_EQ(count(a, "saw userb.started"), 2u);
+}
+
+// A reload reads the configuration and its tables as _mxd: a table it may not read fails the
+// reload, naming the file, and the running configuration stays. A TLS key only root may read
+// (openssl writes keys 0600) stays loaded from the start, with a note.
+TEST_F(Privsep, AReloadReadsFilesAsMxdAndKeepsTheKeysLoadedAtStart) {
+    const auto made =
+        run({"openssl", "req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048", "-subj",
+             "/CN=mx.example.org", "-keyout", (dir() / "mx.key").string(), "-out",
+             (dir() / "mx.crt").string(), "-days", "30"});
+    ASSERT_EQ(made.status, 0) << made.err;
+    std::filesystem::permissions(dir() / "mx.key", std::filesystem::perms::owner_read |
+                                                       std::filesystem::perms::owner_write);
+    const auto aliases = dir() / "aliases";
+    std::ofstream(aliases) << "postmaster: root\n";
+    std::ofstream(config_path(), std::ios::app)
+        << "pki mx.example.org cert \"" << (dir() / "mx.crt").string() << "\"\n"
+        << "pki mx.example.org key \"" << (dir() / "mx.key").string() << "\"\n"
+        << "listen on 127.0.0.1 port 0 tls pki mx.example.org\n"
+        << "table aliases file:" << aliases.string() << "\n"
+        << "action \"local\" mbox alias <aliases>\n"
+        << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    const auto reloaded = mxctl({"reload"});
+    ASSERT_EQ(reloaded.status, 0) << reloaded.err;
+    EXPECT_THAT(reloaded.out, HasSubstr((dir() / "mx.key").string() +
+                                        " is not readable by mxd's user"));
+    std::filesystem::permissions(aliases, std::filesystem::perms::owner_read |
+                                              std::filesystem::perms::owner_write);
+    const auto refused = mxctl({"reload"});
+    EXPECT_NE(refused.status, 0) << refused.out;
+    EXPECT_THAT(refused.err, HasSubstr(aliases.string()));
+    EXPECT_EQ(status().value("config_generation", 0), 2); // the first reload stays in force
+}
