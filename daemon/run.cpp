@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: ISC
 // mxd::run: from argv to a serving daemon.
 #include "core/config/parser.hpp"
+#include "core/mta/relay_url.hpp"
 #include "core/mda/deliver_main.hpp"
 #include "core/util/log.hpp"
 #include "core/util/paths.hpp"
 #include "core/util/trace.hpp"
 #include "daemon/generation.hpp"
+#include "daemon/mta/relay.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/options.hpp"
 #include "daemon/privileged/privileged.hpp"
@@ -221,14 +223,36 @@ int run(int argc, char** argv) {
         // root is the privileged process's alone. The spool becomes the unprivileged user's,
         // with the offline directory made first, while its group can still be given.
         notify_connect();
+        // The relay client's certificates and keys may be root's alone too: their TLS contexts
+        // are made now, and mta keeps them until a reload. One that fails shows at relay time.
+        const auto gen = state.generation();
+        for (const auto& action : gen->config.actions) {
+            if (action.method != core::config::Action::Method::relay) {
+                continue;
+            }
+            const bool via_host = !action.host.empty() && !action.host_is_table;
+            auto url = via_host ? core::mta::parse_relay_url(action.host)
+                                : core::Result<core::mta::RelayUrl>(core::mta::RelayUrl{});
+            if (url) {
+                static_cast<void>(mta::options_for(gen->config, action, *url));
+            }
+        }
         auto dropped = [&]() -> core::Result<void> {
             MXD_TRY(submit::prepare_offline_directory(state.spool));
             MXD_TRY(privileged::hand_over(state.spool, *unprivileged));
-            return privileged::drop_to(*unprivileged);
+            MXD_TRY(privileged::drop_to(*unprivileged));
+            // Every directory above the spool must let the user through (mode o+x).
+            if (::access(state.spool.c_str(), R_OK | W_OK | X_OK) != 0) {
+                return core::fail(core::Error::from_errno(
+                    errno, "reach the spool (every directory above it needs o+x)",
+                    state.spool.string()));
+            }
+            return core::Result<void>{};
         }();
         if (!dropped) {
             std::cerr << "mxd: cannot run as " << unprivileged->name << ": "
                       << dropped.error().message << "\n";
+            privileged::finish();
             return k_exit_failure;
         }
     }

@@ -100,36 +100,6 @@ std::string record_error(std::uint64_t id, const std::string& why) {
     return w.bytes();
 }
 
-// Checks a delivery request: only mxd's own delivery mode, never a non-mbox delivery as root,
-// and an mbox delivery (the one that stays root, as mail.local) only into the mail spool.
-std::string refusal(const mda::spawn::ChildSpec& spec, const Settings& settings) {
-    const auto& a = spec.argv;
-    if (a.size() < 4 || a[0] != "mxd" || a[1] != core::mda::k_deliver_mode) {
-        return "not a delivery command line";
-    }
-    const std::string& method = a[2];
-    if (method == "mbox") {
-        if (spec.identity.change) {
-            return "an mbox delivery runs as root";
-        }
-        const std::string& path = a.back();
-        const std::string prefix = settings.mail_spool.string() + "/";
-        const std::string name = path.starts_with(prefix) ? path.substr(prefix.size()) : "";
-        if (a[a.size() - 2] != "--" || name.empty() || name == "." || name == ".." ||
-            name.find('/') != std::string::npos) {
-            return "an mbox delivery writes only in " + settings.mail_spool.string();
-        }
-        return {};
-    }
-    if (method != "maildir" && method != "command" && method != "file") {
-        return "unknown delivery method '" + method + "'";
-    }
-    if (!spec.identity.change || spec.identity.uid == 0) {
-        return "refusing to run a " + method + " delivery as root";
-    }
-    return {};
-}
-
 core::Result<mda::spawn::ChildSpec> decode_start(wire::Reader& r) {
     mda::spawn::ChildSpec spec;
     const std::uint32_t nargs = r.u32();
@@ -317,7 +287,7 @@ bool Process::on_delivery_record() {
         send(record_error(id, spec.error().message), -1);
         return true;
     }
-    if (const auto why = refusal(*spec, m_settings); !why.empty()) {
+    if (const auto why = refusal(*spec, m_settings.mail_spool); !why.empty()) {
         core::log::warning("privileged", "refused", {{"reason", why}});
         send(record_error(id, why), -1);
         return true;
@@ -454,6 +424,35 @@ void Process::serve() {
 Link* link() {
     return g_link;
 }
+
+std::string refusal(const mda::spawn::ChildSpec& spec, const std::filesystem::path& mail_spool) {
+    const auto& a = spec.argv;
+    if (a.size() < 4 || a[0] != "mxd" || a[1] != core::mda::k_deliver_mode) {
+        return "not a delivery command line";
+    }
+    const std::string& method = a[2];
+    if (method == "mbox") {
+        if (spec.identity.change) {
+            return "an mbox delivery runs as root";
+        }
+        const std::string& path = a.back();
+        const std::string prefix = mail_spool.string() + "/";
+        const std::string name = path.starts_with(prefix) ? path.substr(prefix.size()) : "";
+        if (a[a.size() - 2] != "--" || name.empty() || name == "." || name == ".." ||
+            name.find('/') != std::string::npos) {
+            return "an mbox delivery writes only in " + mail_spool.string();
+        }
+        return {};
+    }
+    if (method != "maildir" && method != "command" && method != "file") {
+        return "unknown delivery method '" + method + "'";
+    }
+    if (!spec.identity.change || spec.identity.uid == 0) {
+        return "refusing to run a " + method + " delivery as root";
+    }
+    return {};
+}
+
 
 void Link::shut_down() {
     {

@@ -18,6 +18,10 @@
 // itself, never another program), reaps them and reports how they ended, kills them on a
 // timeout, and opens the few files the daemon may no longer read: a user's ~/.forward (as that
 // user) and sendmail's offline files; and it checks system passwords for AUTH (shadow(5)). It exits when the daemon's end of its sockets closes.
+namespace mxd::mda::spawn {
+struct ChildSpec;
+}
+
 namespace mxd::privileged {
 
 // The user the daemon becomes, and the environment variable that names another (tests and
@@ -80,6 +84,11 @@ Link* link();
 // which reaps the deliveries still running and removes the control socket (in a directory
 // the daemon may no longer write) before it exits. Nothing without a privileged process.
 void finish();
+
+// Why the privileged process refuses to start `spec`, empty when it starts it: only mxd's own
+// delivery mode; no delivery but mbox as root, and mbox (which stays root) only into a
+// mailbox directly in `mail_spool`.
+std::string refusal(const mda::spawn::ChildSpec& spec, const std::filesystem::path& mail_spool);
 
 // The unprivileged user to become.
 struct User {

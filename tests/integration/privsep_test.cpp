@@ -4,6 +4,7 @@
 // the daemon does; a missing _mxd is a clear error; deliveries to one user take turns.
 #include "tests/integration/daemon_fixture.hpp"
 #include "tests/integration/system_user.hpp"
+#include "tests/unit/daemon/mta/test_server.hpp"
 
 #include <gmock/gmock.h>
 
@@ -339,4 +340,45 @@ TEST_F(Privsep, AReloadReadsFilesAsMxdAndKeepsTheKeysLoadedAtStart) {
     EXPECT_NE(refused.status, 0) << refused.out;
     EXPECT_THAT(refused.err, HasSubstr(aliases.string()));
     EXPECT_EQ(status().value("config_generation", 0), 2); // the first reload stays in force
+}
+
+// A relay action's client certificate whose key only root may read: its TLS context is made
+// before mxd gives root up, so relaying still works.
+TEST_F(Privsep, ARelayClientKeyOnlyRootMayReadIsLoadedAtStart) {
+    const auto made =
+        run({"openssl", "req", "-new", "-x509", "-nodes", "-newkey", "rsa:2048", "-subj",
+             "/CN=client.example.org", "-keyout", (dir() / "client.key").string(), "-out",
+             (dir() / "client.crt").string(), "-days", "30"});
+    ASSERT_EQ(made.status, 0) << made.err;
+    std::filesystem::permissions(dir() / "client.key", std::filesystem::perms::owner_read |
+                                                           std::filesystem::perms::owner_write);
+    std::filesystem::create_directories(dir() / "smarthost");
+    mta_test::TestServer smarthost(dir() / "smarthost", {});
+    ASSERT_TRUE(smarthost.started()) << smarthost.error();
+    std::ofstream(config_path(), std::ios::app)
+        << "pki client.example.org cert \"" << (dir() / "client.crt").string() << "\"\n"
+        << "pki client.example.org key \"" << (dir() / "client.key").string() << "\"\n"
+        << "action \"out\" relay host smtp://127.0.0.1:" << smarthost.port()
+        << " pki client.example.org\n"
+        << "match from local for any action \"out\"\n";
+    ASSERT_TRUE(start());
+    send("bob@remote.example", "relayed");
+    EXPECT_TRUE(wait_until([&] { return std::filesystem::exists(dir() / "smarthost" / "1.eml"); },
+                           std::chrono::seconds(30)))
+        << slurp(log_path()) << mxctl({"show", "queue"}).out;
+}
+
+// A spool below a directory _mxd may not pass through: mxd says so and stops, instead of
+// failing on each message later.
+TEST_F(Privsep, ASpoolMxdCannotReachIsAClearError) {
+    const auto closed = dir() / "closed";
+    std::filesystem::create_directories(closed);
+    std::filesystem::permissions(closed, std::filesystem::perms::owner_all);
+    std::ofstream(config_path()) << "queue directory \"" << (closed / "spool").string() << "\"\n"
+                                 << "listen on 127.0.0.1 port 0\n";
+    const auto r = run({mxd_binary(), "-d", "-f", config_path().string(), "-s",
+                        socket_path().string()});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_THAT(r.err, HasSubstr("cannot run as _mxd: reach the spool"));
+    EXPECT_THAT(r.err, HasSubstr((closed / "spool").string()));
 }
