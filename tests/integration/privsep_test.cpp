@@ -339,6 +339,9 @@ TEST_F(Privsep, AReloadReadsFilesAsMxdAndKeepsTheKeysLoadedAtStart) {
     const auto refused = mxctl({"reload"});
     EXPECT_NE(refused.status, 0) << refused.out;
     EXPECT_THAT(refused.err, HasSubstr(aliases.string()));
+    const auto update = mxctl({"update", "table", "aliases"});
+    EXPECT_NE(update.status, 0) << update.out;
+    EXPECT_THAT(update.err, HasSubstr(aliases.string()));
     EXPECT_EQ(status().value("config_generation", 0), 2); // the first reload stays in force
 }
 
