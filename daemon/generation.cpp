@@ -2,6 +2,7 @@
 #include "daemon/generation.hpp"
 
 #include "core/rules/ruleset.hpp"
+#include "daemon/lookup/expansion_cache.hpp"
 #include "daemon/lookup/tables.hpp"
 
 #include <grp.h>
@@ -18,6 +19,7 @@ core::Result<std::shared_ptr<const Generation>> build_generation(core::config::C
     generation->tables = std::move(tables);
     MXD_TRY_ASSIGN(auto rules, core::rules::Ruleset::compile(generation->config));
     generation->rules = std::make_shared<const core::rules::Ruleset>(std::move(rules));
+    generation->expansion_cache = std::make_shared<lookup::ExpansionCache>();
     generation->node = std::move(node);
     generation->number = number;
     return std::shared_ptr<const Generation>(std::move(generation));

@@ -32,6 +32,9 @@ class RelayActivity;
 namespace mxd {
 class Reloader;
 }
+namespace mxd::lookup {
+class ExpansionCache;
+}
 
 // What the running daemon is, as the control handlers see it. Owned by mxd::Server and only
 // touched from the event loop thread.
@@ -70,6 +73,9 @@ struct Generation {
     core::config::Config config;
     std::shared_ptr<lookup::Tables> tables;
     std::shared_ptr<const core::rules::Ruleset> rules;
+    // What expansion read from the system a moment ago (lookup/expansion_cache.hpp); a reload
+    // starts with an empty one.
+    std::shared_ptr<lookup::ExpansionCache> expansion_cache;
     std::string node;          // the host name (for `for local` and qualified addresses)
     std::uint64_t number = 1;  // 1 at start, one more at each reload
 };

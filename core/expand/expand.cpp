@@ -552,17 +552,9 @@ class Expander {
 
     // The action's userbase entry for `user` (default <getpwnam>); nullopt when unknown.
     Result<std::optional<LocalUser>> find_user(const Action& action, const std::string& user) {
-        core::table::TablePtr table;
-        std::string table_name =
+        const std::string table_name =
             action.userbase_table.empty() ? std::string("getpwnam") : action.userbase_table;
-        if (!action.userbase_table.empty()) {
-            MXD_TRY_ASSIGN(table, find_table(action.userbase_table));
-        } else {
-            if (!m_getpwnam) {
-                m_getpwnam = core::table::make_getpwnam_table();
-            }
-            table = m_getpwnam;
-        }
+        MXD_TRY_ASSIGN(const auto table, find_table(table_name));
         MXD_TRY_ASSIGN(const auto match,
                        deferred(core::table::lookup(*table, core::table::Service::userinfo, user),
                                 "userinfo lookup of " + user + " in <" + table_name + ">"));
@@ -594,7 +586,6 @@ class Expander {
     std::deque<std::size_t> m_queue;
     std::map<std::string, std::size_t> m_seen;
     std::optional<std::string> m_loop;
-    core::table::TablePtr m_getpwnam;
     Expansion m_out;
 };
 

@@ -46,6 +46,10 @@ public:
     // A fresh snapshot from the same source; the source's parse error (file:line) on failure.
     virtual Result<std::shared_ptr<const Table>> reload() const = 0;
 
+    // True when every lookup is answered from memory, so that it may run on the event loop;
+    // false for backends that read a file or ask the system (db, getpwnam).
+    virtual bool in_memory() const { return false; }
+
     // True when the source was replaced since this snapshot was loaded (makemap renames a new
     // db over the old one); the owner then reloads without being asked.
     virtual bool stale() const { return false; }

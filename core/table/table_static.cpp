@@ -29,6 +29,7 @@ public:
     }
 
     std::string_view backend() const override { return m_backend; }
+    bool in_memory() const override { return true; }
     std::string source() const override { return m_source; }
     bool is_list() const override { return m_is_list; }
     std::optional<std::size_t> size() const override { return m_index.size(); }

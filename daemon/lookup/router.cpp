@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: ISC
 #include "daemon/lookup/router.hpp"
 
+#include "core/table/table.hpp"
+#include "daemon/lookup/expansion_cache.hpp"
+
 #include "core/util/fs.hpp"
 #include "core/util/log.hpp"
 #include "core/util/strings.hpp"
@@ -79,20 +82,106 @@ core::Result<std::optional<std::string>> read_forward(const std::string& home, u
     return read_optional(path);
 }
 
-} // namespace
+// How one expansion reaches what blocks. Without a cache: directly. With one: the user
+// database and .forward files through it, and with `cache_only` nothing that is not in memory
+// or in the cache, which `missed` then records.
+struct CacheUse {
+    ExpansionCache* cache = nullptr;
+    bool cache_only = false;
+    bool missed = false;
+};
 
-core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
-                                                       const core::rules::Facts& facts,
-                                                       const core::config::Action& action,
-                                                       const std::string& address,
-                                                       std::vector<std::string>* steps_on_failure) {
+// The error a cache-only expansion gets for what it may not read; the expansion's result is
+// then thrown away, so its words reach nobody.
+core::Error not_in_memory() {
+    return core::Error{core::Errc::temp_failure, "not in memory"};
+}
+
+// A table seen through CacheUse: the system's user database answered from the cache and kept
+// there, and, cache-only, any other table that would block refused.
+class CachedTable final : public core::table::Table {
+  public:
+    CachedTable(core::table::TablePtr inner, CacheUse& use) : m_inner(std::move(inner)), m_use(use) {}
+    std::string_view backend() const override { return m_inner->backend(); }
+    std::string source() const override { return m_inner->source(); }
+    bool is_list() const override { return m_inner->is_list(); }
+    std::optional<std::size_t> size() const override { return m_inner->size(); }
+    core::Result<std::optional<std::string>> get(std::string_view key) const override {
+        const bool users = m_inner->backend() == "getpwnam";
+        if (users) {
+            if (auto known = m_use.cache->user(std::string(key))) {
+                return std::optional<std::string>{std::move(*known)};
+            }
+        }
+        if (m_use.cache_only) {
+            m_use.missed = true;
+            return core::fail(not_in_memory());
+        }
+        auto found = m_inner->get(key);
+        if (users && found && *found) {
+            m_use.cache->put_user(std::string(key), **found);
+        }
+        return found;
+    }
+    core::Result<void> for_each(
+        const std::function<bool(std::string_view key, std::string_view value)>& visit) const override {
+        if (m_use.cache_only) {
+            m_use.missed = true;
+            return core::fail(not_in_memory());
+        }
+        return m_inner->for_each(visit);
+    }
+    core::Result<core::table::TablePtr> reload() const override { return m_inner->reload(); }
+
+  private:
+    core::table::TablePtr m_inner;
+    CacheUse& m_use;
+};
+
+core::Result<core::expand::Expansion> expand_with(const Generation& gen, const core::rules::Facts& facts,
+                                                  const core::config::Action& action,
+                                                  const std::string& address,
+                                                  std::vector<std::string>* steps_on_failure,
+                                                  CacheUse& use) {
     auto& tables = *gen.tables;
-    core::rules::TableResolver resolve = [&tables](const std::string& name) {
-        return tables.get(name);
+    core::rules::TableResolver resolve = [&tables, &use](const std::string& name) -> core::table::TablePtr {
+        auto table = tables.get(name);
+        if (!table && name == "getpwnam") {
+            table = core::table::make_getpwnam_table();
+        }
+        if (!table || use.cache == nullptr || table->in_memory()) {
+            return table;
+        }
+        return std::make_shared<CachedTable>(std::move(table), use);
     };
+    core::expand::ForwardReader forward = read_forward;
+    core::expand::IncludeReader include = read_optional;
+    if (use.cache != nullptr) {
+        forward = [&use](const std::string& home, uid_t uid) -> core::Result<std::optional<std::string>> {
+            if (auto known = use.cache->forward(home, uid)) {
+                return std::move(*known);
+            }
+            if (use.cache_only) {
+                use.missed = true;
+                return core::fail(not_in_memory());
+            }
+            auto text = read_forward(home, uid);
+            if (text) {
+                use.cache->put_forward(home, uid, *text);
+            }
+            return text;
+        };
+        include = [&use](const std::string& path) -> core::Result<std::optional<std::string>> {
+            if (use.cache_only) {
+                use.missed = true;
+                return core::fail(not_in_memory());
+            }
+            return read_optional(path);
+        };
+    }
     const auto& rules = *gen.rules;
     core::expand::Context context{
-        gen.config, resolve, read_forward, read_optional,
+        gen.config, resolve, forward, include,
         [&](const std::string& next) -> core::Result<const core::config::Action*> {
             auto f = facts;
             f.rcpt_to = next;
@@ -104,6 +193,31 @@ core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
         },
         steps_on_failure};
     return core::expand::expand(context, action, address);
+}
+
+} // namespace
+
+core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
+                                                       const core::rules::Facts& facts,
+                                                       const core::config::Action& action,
+                                                       const std::string& address,
+                                                       std::vector<std::string>* steps_on_failure) {
+    CacheUse use{gen.expansion_cache.get()};
+    return expand_with(gen, facts, action, address, steps_on_failure, use);
+}
+
+std::optional<core::Result<core::expand::Expansion>>
+expand_recipient_in_memory(const Generation& gen, const core::rules::Facts& facts,
+                           const core::config::Action& action, const std::string& address) {
+    CacheUse use{gen.expansion_cache.get(), true};
+    if (use.cache == nullptr) {
+        return std::nullopt;
+    }
+    auto expansion = expand_with(gen, facts, action, address, nullptr, use);
+    if (use.missed) {
+        return std::nullopt;
+    }
+    return expansion;
 }
 
 std::vector<Destination> destinations_of(const Generation& gen,

@@ -37,6 +37,14 @@ core::Result<core::expand::Expansion> expand_recipient(const Generation& gen,
                                                        const std::string& address,
                                                        std::vector<std::string>* steps_on_failure = nullptr);
 
+// expand_recipient() when everything it needs is in memory: tables held in memory, and the
+// user database's answers and .forward files read a moment ago (ExpansionCache). nullopt when
+// it would have to read a file or ask the system; then call expand_recipient() on a worker,
+// which fills the cache for the next recipient. Does not block: event loop safe.
+std::optional<core::Result<core::expand::Expansion>>
+expand_recipient_in_memory(const Generation& gen, const core::rules::Facts& facts,
+                           const core::config::Action& action, const std::string& address);
+
 // The destinations of an expansion; deliveries without an action of their own use
 // `default_action`. Kind::error deliveries are left out (the caller refuses the recipient
 // with Expansion::first_error() before it gets here).

@@ -48,15 +48,9 @@ core::smtp::Reply parameter_error(const core::Error& error) {
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket socket, std::shared_ptr<const SessionEnvironment> env)
+    Session(tcp::socket socket, const asio::ip::address& peer, std::shared_ptr<const SessionEnvironment> env)
         : m_socket(std::move(socket)), m_timer(m_socket.get_executor()), m_env(std::move(env)), m_id(session_id()),
-          m_hostname(m_env->hostname) {
-        asio::error_code ec;
-        const auto peer = m_socket.remote_endpoint(ec);
-        if (!ec) {
-            m_src = peer.address().to_string();
-            m_inet6 = peer.address().is_v6();
-        }
+          m_hostname(m_env->hostname), m_src(peer.to_string()), m_inet6(peer.is_v6()) {
         m_family_gauge = stats::Held(m_inet6 ? stats::Counter::smtp_session_inet6 : stats::Counter::smtp_session_inet4);
         stats::add(stats::Counter::smtp_session_opened);
     }
@@ -532,11 +526,17 @@ asio::awaitable<void> Session::expand_recipient() {
     const auto facts = rule_facts({});
     auto env = m_env;
     const std::string address = recipient.address.to_string();
-    // Table lookups and .forward files are blocking: the whole expansion runs on a worker.
-    auto work = [env, action, facts, address]() {
-        return lookup::expand_recipient(*env->generation, facts, *action, address);
-    };
-    auto expansion = co_await m_env->workers.run(std::move(work));
+    // Table lookups and .forward files are blocking: unless all the expansion needs is in
+    // memory (the common case: a user seen a moment ago), it runs on a worker.
+    auto expanded = lookup::expand_recipient_in_memory(*env->generation, facts, *action, address);
+    if (!expanded) {
+        auto work = [env, action, facts, address]() {
+            return lookup::expand_recipient(*env->generation, facts, *action, address);
+        };
+        auto on_worker = co_await m_env->workers.run(std::move(work));
+        expanded.emplace(std::move(on_worker));
+    }
+    const auto& expansion = *expanded;
     if (!expansion) {
         const auto& e = expansion.error();
         trace("expand-failed", {{"rcpt", address}, {"error", e.message}});
@@ -828,8 +828,9 @@ asio::awaitable<void> Session::finish_data() {
 
 } // namespace
 
-asio::awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const SessionEnvironment> env) {
-    auto session = std::make_shared<Session>(std::move(socket), std::move(env));
+asio::awaitable<void> run_session(tcp::socket socket, asio::ip::address peer,
+                                  std::shared_ptr<const SessionEnvironment> env) {
+    auto session = std::make_shared<Session>(std::move(socket), peer, std::move(env));
     try {
         co_await session->run();
     } catch (const std::exception& e) {
