@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: ISC
 #include "core/queue/ids.hpp"
 
+#include <pthread.h>
 #include <sys/random.h>
 
+#include <array>
 #include <charconv>
 #include <cstdio>
 
@@ -10,11 +12,28 @@ namespace core::queue {
 
 namespace {
 
+// 64 bits from the kernel's CSPRNG, read 32 values at a time: an id is taken for every session,
+// message and envelope, and one getrandom(2) each was a visible share of ingest's system calls.
+// The buffer is per thread, so no lock; a value is never handed out twice.
+constexpr std::size_t k_random_values = 32;
+thread_local std::array<std::uint64_t, k_random_values> t_random{};
+thread_local std::size_t t_random_next = k_random_values;
+
 std::uint64_t random_bits() {
-    std::uint64_t value = 0;
-    // getrandom(2) on 8 bytes never returns short once the pool is initialised.
-    while (::getrandom(&value, sizeof value, 0) != static_cast<ssize_t>(sizeof value)) {
+    // A forked child (the daemon detaching, the privileged process) must not hand out the
+    // values its parent still holds: it starts with an empty buffer.
+    static const int registered = ::pthread_atfork(nullptr, nullptr, [] { t_random_next = k_random_values; });
+    (void)registered;
+    auto& buffer = t_random;
+    auto& next = t_random_next;
+    if (next == k_random_values) {
+        // getrandom(2) on up to 256 bytes never returns short once the pool is initialised.
+        while (::getrandom(buffer.data(), sizeof buffer, 0) != static_cast<ssize_t>(sizeof buffer)) {
+        }
+        next = 0;
     }
+    const std::uint64_t value = buffer[next];
+    buffer[next++] = 0; // not kept in memory once used
     return value;
 }
 
