@@ -79,10 +79,10 @@ class SessionCounter : public std::enable_shared_from_this<SessionCounter> {
 };
 
 // Runs one session and gives its place back when it ends.
-asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<const SessionEnvironment> env,
-                            SessionCounter::Slot slot) {
+asio::awaitable<void> serve(tcp::socket socket, asio::ip::address peer,
+                            std::shared_ptr<const SessionEnvironment> env, SessionCounter::Slot slot) {
     static_cast<void>(slot);
-    co_await run_session(std::move(socket), std::move(env));
+    co_await run_session(std::move(socket), peer, std::move(env));
 }
 
 // Tells a client over a session limit to come back later, without waiting for it (RFC 5321
@@ -359,7 +359,11 @@ asio::awaitable<void> Listeners::Impl::accept_loop(std::shared_ptr<Socket> socke
             refuse_busy(client_socket, env->hostname);
             continue;
         }
-        asio::co_spawn(io, serve(std::move(client_socket), std::move(env), std::move(*slot)), asio::detached);
+        // A client gone before getpeername() leaves the unspecified address; its session ends
+        // at the first read.
+        const auto address = peer_error ? asio::ip::address{} : peer.address();
+        asio::co_spawn(io, serve(std::move(client_socket), address, std::move(env), std::move(*slot)),
+                       asio::detached);
     }
 }
 

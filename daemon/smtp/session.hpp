@@ -28,7 +28,9 @@ struct SessionEnvironment {
     Workers& workers;                     // password checks run there
 };
 
-// Serves one client until QUIT, a timeout, an error or shutdown. Never throws.
-asio::awaitable<void> run_session(asio::ip::tcp::socket socket, std::shared_ptr<const SessionEnvironment> env);
+// Serves one client until QUIT, a timeout, an error or shutdown. `peer` is the client's
+// address as accept() gave it (asked once per connection). Never throws.
+asio::awaitable<void> run_session(asio::ip::tcp::socket socket, asio::ip::address peer,
+                                  std::shared_ptr<const SessionEnvironment> env);
 
 } // namespace mxd::smtp
