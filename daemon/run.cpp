@@ -20,8 +20,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <optional>
+#include <thread>
 #include <cstdio>
 #include <iostream>
 
@@ -256,6 +259,24 @@ int run(int argc, char** argv) {
             return k_exit_failure;
         }
     }
+    // The privileged process must not die under the daemon: deliveries, AUTH with system
+    // passwords and .forward files would all fail. If it does, mxd stops with status 1 (a
+    // service manager restarts it). A thread waits for it; at a clean stop it is joined.
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> privileged_lost{false};
+    std::thread privileged_watch;
+    if (unprivileged) {
+        privileged_watch = std::thread([&state, &stopping, &privileged_lost] {
+            int wait_status = 0;
+            while (::waitpid(privileged::link()->pid(), &wait_status, 0) < 0 && errno == EINTR) {
+            }
+            if (!stopping) {
+                privileged_lost = true;
+                core::log::error("mxd", "privileged-process-gone", {{"action", "stopping"}});
+                state.request_stop();
+            }
+        });
+    }
     print_whereabouts(state, defaults);
     core::log::notice("mxd", "ready", {{"version", MXD_VERSION}, {"pid", state.pid},
                                        {"config", state.config_origin}, {"spool", state.spool.string()},
@@ -266,10 +287,14 @@ int run(int argc, char** argv) {
     submit::OfflineQueue offline(state);
     offline.start();
     const int status = server.run();
+    stopping = true;
     notify_stopping();
     offline.stop();
     privileged::finish();
-    return status;
+    if (privileged_watch.joinable()) {
+        privileged_watch.join();
+    }
+    return privileged_lost ? k_exit_failure : status;
 }
 
 } // namespace mxd

@@ -134,6 +134,19 @@ TEST_F(Privsep, KillingTheDaemonEndsThePrivilegedProcess) {
     EXPECT_TRUE(wait_until([&] { return ended(privileged.front()); }, std::chrono::seconds(10)));
 }
 
+// Without its privileged process mxd could not deliver locally: it stops, with status 1.
+TEST_F(Privsep, ThePrivilegedProcessDyingStopsTheDaemon) {
+    ASSERT_TRUE(start());
+    const pid_t pid = daemon()->pid();
+    const auto privileged = children_named(pid, "mxd: privileged");
+    ASSERT_EQ(privileged.size(), 1u);
+    ASSERT_EQ(::kill(privileged.front(), SIGKILL), 0);
+    const auto status = daemon()->wait(std::chrono::seconds(10));
+    ASSERT_TRUE(status.has_value()) << slurp(log_path());
+    EXPECT_EQ(*status, 1);
+    EXPECT_THAT(slurp(log_path()), HasSubstr("privileged-process-gone"));
+}
+
 TEST_F(Privsep, AMissingUnprivilegedUserIsAClearConfigurationError) {
     RunOptions options;
     options.env["MXD_USER"] = "mxd-no-such-user";

@@ -15,7 +15,20 @@ namespace mxd_test {
 class SystemUser {
   public:
     SystemUser() : m_name("mxdu" + std::to_string(::getpid() % 100000)) {
-        m_ok = run({"useradd", "--create-home", "--shell", "/bin/sh", m_name}).status == 0;
+        // useradd fails while another process holds the lock of /etc/passwd (test suites
+        // running side by side create users too): a few more tries.
+        for (int attempt = 0; attempt < 20 && !m_ok; ++attempt) {
+            if (attempt > 0) {
+                ::usleep(100000);
+            }
+            const int status =
+                run({"useradd", "--create-home", "--shell", "/bin/sh", m_name}).status;
+            m_ok = status == 0;
+            if (status == 9) {
+                // Left over from an earlier test of this process whose removal failed.
+                run({"userdel", "--remove", m_name});
+            }
+        }
     }
     ~SystemUser() {
         run({"userdel", "--remove", m_name});
