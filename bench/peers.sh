@@ -165,6 +165,8 @@ mxd_start() {
   local d=$1 build_dir=$2 _
   shift 2
   mkdir -p "$d"
+  # mxd started as root runs as _mxd, which must pass through to the spool.
+  chmod o+x "$(dirname "$d")" "$d"
   {
     echo "queue directory \"$d/spool\""
     echo "listen on 127.0.0.1 port 0"
