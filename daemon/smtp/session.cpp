@@ -807,6 +807,19 @@ asio::awaitable<void> Session::finish_data() {
                                                                   : "";
             e.dsn_envid = txn.params.envid.value_or("");
             e.dsn_orcpt = r.params.orcpt.value_or("");
+            // RFC 3461 4.1: NOTIFY as the relay client sends it again and bounces read it.
+            if ((r.params.notify & core::smtp::notify_never) != 0) {
+                e.dsn_notify = "NEVER";
+            } else {
+                for (const auto& [bit, word] :
+                     {std::pair{core::smtp::notify_success, "SUCCESS"},
+                      std::pair{core::smtp::notify_failure, "FAILURE"},
+                      std::pair{core::smtp::notify_delay, "DELAY"}}) {
+                    if ((r.params.notify & bit) != 0) {
+                        e.dsn_notify += (e.dsn_notify.empty() ? "" : ",") + std::string(word);
+                    }
+                }
+            }
             message.envelopes.push_back(std::move(e));
         }
     }
