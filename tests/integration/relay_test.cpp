@@ -346,3 +346,52 @@ TEST_F(RelayBatch, ShowRoutesListsSourceAndDestinationAddressesWithTheirErrors) 
         << "never connected, failing";
     EXPECT_THAT(text.out, HasSubstr(" nconn=1 nerror=0 penalty=0 timeout=-"));
 }
+
+TEST_F(RelayBatch, EachRecipientKeepsItsDsnParametersInTheTransaction) {
+    start_with_smarthost({"--dsn"});
+    // RFC 3461: NOTIFY and ORCPT belong to each recipient, RET and ENVID to the message.
+    const auto r = run(
+        {"python3", "-c",
+         "import smtplib\ns = smtplib.SMTP('127.0.0.1', " + std::to_string(smtp_port()) +
+             ", timeout=10)\ns.ehlo('client')\n"
+             "s.mail('alice@sender.example', ['RET=HDRS', 'ENVID=env42'])\n"
+             "s.rcpt('r1@remote.example', ['NOTIFY=NEVER'])\n"
+             "s.rcpt('r2@remote.example', ['NOTIFY=SUCCESS,FAILURE', "
+             "'ORCPT=rfc822;orig2@remote.example'])\n"
+             "s.rcpt('r3@remote.example')\n"
+             "s.data('Subject: dsn\\r\\n\\r\\nhello\\r\\n')\ns.quit()\n"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_TRUE(wait_until([&] { return queue_empty(); }, std::chrono::seconds(30)))
+        << slurp(log_path());
+    const auto got = received();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0]["dsn_mail"], nlohmann::json::array({"RET=HDRS", "ENVID=env42"}));
+    std::map<std::string, std::string> options; // recipient -> its DSN parameters
+    for (std::size_t i = 0; i < got[0]["rcpt_tos"].size(); ++i) {
+        options[got[0]["rcpt_tos"][i].get<std::string>()] = got[0]["rcpt_options"][i].dump();
+    }
+    ASSERT_EQ(options.size(), 3u);
+    EXPECT_EQ(options["r1@remote.example"], R"(["NOTIFY=NEVER"])");
+    EXPECT_EQ(options["r2@remote.example"],
+              R"(["NOTIFY=SUCCESS,FAILURE","ORCPT=rfc822;orig2@remote.example"])");
+    EXPECT_EQ(options["r3@remote.example"], "[]");
+}
+
+TEST_F(RelayBatch, ARefusedRecipientWithNotifyNeverIsNotBounced) {
+    start_with_smarthost({"--permfail", "r1@remote.example", "--permfail", "r2@remote.example"});
+    const auto r = run(
+        {"python3", "-c",
+         "import smtplib\ns = smtplib.SMTP('127.0.0.1', " + std::to_string(smtp_port()) +
+             ", timeout=10)\ns.ehlo('client')\ns.mail('alice@sender.example')\n"
+             "s.rcpt('r1@remote.example', ['NOTIFY=NEVER'])\ns.rcpt('r2@remote.example')\n"
+             "s.data('Subject: never\\r\\n\\r\\nhello\\r\\n')\ns.quit()\n"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    // The bounce of r2 goes back to the smarthost (from <>); r1 asked for none (RFC 3461 4.1).
+    ASSERT_TRUE(wait_until([&] { return received().size() == 1 && queue_empty(); },
+                           std::chrono::seconds(30)))
+        << slurp(log_path());
+    EXPECT_EQ(received()[0]["mail_from"], "<>");
+    EXPECT_THAT(eml(0), HasSubstr("Final-Recipient: rfc822; r2@remote.example"));
+    EXPECT_THAT(eml(0), Not(HasSubstr("r1@remote.example")));
+    EXPECT_EQ(received().size(), 1u);
+}

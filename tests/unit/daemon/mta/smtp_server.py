@@ -34,6 +34,8 @@ def parse_args():
                    help="LMTP: 452 for this recipient after the data")
     p.add_argument("--max-rcpts", type=int, default=0, metavar="N",
                    help="452 to the recipients of a transaction past the first N")
+    p.add_argument("--dsn", action="store_true",
+                   help="offer DSN and record NOTIFY, ORCPT, RET and ENVID (RFC 3461)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=0, help="port to listen on (0: any free one)")
     p.add_argument("--size", type=int, default=0, help="announce SIZE with this limit")
@@ -59,7 +61,7 @@ class Handler:
         if self.args.max_rcpts and len(envelope.rcpt_tos) >= self.args.max_rcpts:
             return "452 4.5.3 Too many recipients"
         envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.append(rcpt_options)
+        envelope.rcpt_options.append(rcpt_options + getattr(server, "dsn_rcpt", []))
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server, session, envelope):
@@ -76,6 +78,7 @@ class Handler:
             "mail_options": envelope.mail_options,
             "rcpt_tos": envelope.rcpt_tos,
             "rcpt_options": envelope.rcpt_options,
+            "dsn_mail": getattr(server, "dsn_mail", []),
             "tls": session.ssl is not None
             or server.transport.get_extra_info("ssl_object") is not None,
             "auth_user": user,
@@ -114,12 +117,36 @@ async def main():
 
     base = LMTP if args.lmtp else SMTP
 
+    # aiosmtpd refuses the DSN parameters (555): with --dsn they are taken out of MAIL and
+    # RCPT before aiosmtpd reads them, and kept for the envelope's .json.
+    def split_dsn(arg, keys):
+        words = (arg or "").split(" ")
+        dsn = [w for w in words[1:] if w.upper().startswith(keys)]
+        return " ".join(w for w in words if w not in dsn), dsn
+
     class Server(base):
         async def smtp_EHLO(self, hostname):
             if args.no_ehlo:
                 await self.push("500 5.5.1 Command unrecognized")
                 return
+            self.in_ehlo = True
             await super().smtp_EHLO(hostname)
+            self.in_ehlo = False
+
+        async def push(self, status):
+            if args.dsn and getattr(self, "in_ehlo", False) and status.startswith("250 "):
+                await super().push("250-DSN")
+            await super().push(status)
+
+        async def smtp_MAIL(self, arg):
+            if args.dsn:
+                arg, self.dsn_mail = split_dsn(arg, ("RET=", "ENVID="))
+            await super().smtp_MAIL(arg)
+
+        async def smtp_RCPT(self, arg):
+            if args.dsn:
+                arg, self.dsn_rcpt = split_dsn(arg, ("NOTIFY=", "ORCPT="))
+            await super().smtp_RCPT(arg)
 
     def factory():
         kwargs = {
