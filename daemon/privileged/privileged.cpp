@@ -134,7 +134,9 @@ int open_as(const std::string& path, uid_t uid, gid_t gid) {
     }
     static_cast<void>(::setfsgid(gid));
     static_cast<void>(::setfsuid(uid));
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    // A symbolic link is followed, as stat() did before: opened as the user, it reaches only
+    // what the user may read, and the caller checks the owner and mode of what it reached.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     const int error = errno;
     static_cast<void>(::setfsuid(0));
     static_cast<void>(::setfsgid(0));

@@ -322,6 +322,30 @@ TEST_F(MdaLimit, DeliveriesToOneUserTakeTurnsWhileOtherUsersRunBeside) {
     EXPECT_EQ(count(a, "saw userb.started"), 2u);
 }
 
+// A ~/.forward that is a symbolic link to the user's own file is followed too (dotfile
+// managers make them), as it was when mxd read it as root.
+TEST_F(Privsep, ASymlinkedForwardIsFollowed) {
+    SystemUser user;
+    ASSERT_TRUE(user.ok());
+    const auto out_dir = dir() / "out";
+    std::filesystem::create_directories(out_dir);
+    std::filesystem::permissions(out_dir, std::filesystem::perms::all);
+    const auto real = user.home() / "dotfiles-forward";
+    std::ofstream(real) << "\"| cat > " << (out_dir / "forwarded").string() << "\"\n";
+    ASSERT_EQ(::chown(real.c_str(), user.uid(), static_cast<gid_t>(-1)), 0);
+    std::filesystem::permissions(real, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_write);
+    std::filesystem::create_symlink(real, user.home() / ".forward");
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
+                                                << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    send(user.name() + "@localhost", "through a link");
+    ASSERT_TRUE(wait_until([&] { return slurp(out_dir / "forwarded").find("through a link") !=
+                                        std::string::npos; },
+                           std::chrono::seconds(30)))
+        << slurp(log_path());
+}
+
 // A reload reads the configuration and its tables as _mxd: a table it may not read fails the
 // reload, naming the file, and the running configuration stays. A TLS key only root may read
 // (openssl writes keys 0600) stays loaded from the start, with a note.
