@@ -25,6 +25,7 @@ peers_setup
 tools="$BENCH_CACHE/postfix/usr/sbin"
 export LD_LIBRARY_PATH="$POSTFIX_LIBS"
 work=$(mktemp -d)
+chmod 711 "$work" # mxd started as root runs as _mxd, which must reach its spool in here
 mxd_pid=
 tracer=
 cleanup() {
