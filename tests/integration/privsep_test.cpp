@@ -134,6 +134,37 @@ TEST_F(Privsep, KillingTheDaemonEndsThePrivilegedProcess) {
     EXPECT_TRUE(wait_until([&] { return ended(privileged.front()); }, std::chrono::seconds(10)));
 }
 
+// A delivery running when the daemon is killed still ends under the privileged process, which
+// reaps it and only then exits.
+TEST_F(Privsep, ADeliveryInFlightEndsBeforeThePrivilegedProcessExits) {
+    const auto out = dir() / "out";
+    std::filesystem::create_directories(out);
+    std::filesystem::permissions(out, std::filesystem::perms::all);
+    // The command waits (at most 20 s) for the test's go-ahead.
+    std::ofstream(dir() / "aliases")
+        << "slow: \"| touch " << (out / "started").string() << "; i=0; while [ ! -e "
+        << (out / "go").string() << " ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; touch "
+        << (out / "done").string() << "\"\n";
+    std::ofstream(config_path(), std::ios::app)
+        << "table aliases file:" << (dir() / "aliases").string() << "\n"
+        << "action \"local\" mbox alias <aliases>\n"
+        << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    const pid_t pid = daemon()->pid();
+    const auto privileged = children_named(pid, "mxd: privileged");
+    ASSERT_EQ(privileged.size(), 1u);
+    send("slow@localhost", "slow");
+    ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(out / "started"); },
+                           std::chrono::seconds(30)))
+        << slurp(log_path());
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    ASSERT_TRUE(daemon()->wait(std::chrono::seconds(10)).has_value());
+    EXPECT_FALSE(ended(privileged.front())); // it waits for its child
+    std::ofstream(out / "go") << "go\n";
+    EXPECT_TRUE(wait_until([&] { return ended(privileged.front()); }, std::chrono::seconds(15)));
+    EXPECT_TRUE(std::filesystem::exists(out / "done"));
+}
+
 // Without its privileged process mxd could not deliver locally: it stops, with status 1.
 TEST_F(Privsep, ThePrivilegedProcessDyingStopsTheDaemon) {
     ASSERT_TRUE(start());
