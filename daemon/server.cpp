@@ -204,11 +204,8 @@ core::Result<void> Server::open() {
     state.queue = std::move(*queue);
     state.resolver = std::make_shared<const dns::Resolver>(dns::Resolver::from_system(m_impl->io.get_executor()));
     scheduler::Settings settings;
-    settings.warn_intervals = state.config().bounce_warn_intervals;
+    scheduler::configure(settings, state.config());
     settings.hostname = state.node;
-    if (state.config().queue.backoff) {
-        settings.backoff_base = std::chrono::seconds(*state.config().queue.backoff);
-    }
     MXD_TRY_ASSIGN(auto local_agent, scheduler::make_local_agent(state, m_impl->workers));
     state.relay_activity = std::make_shared<scheduler::RelayActivity>();
     state.scheduler = std::make_shared<scheduler::Scheduler>(m_impl->io, state, m_impl->workers, std::move(settings),

@@ -91,8 +91,9 @@ class Spawner {
     // `Delivered-To: dest` (a loop), and what the child reports as permanent. Temporary: the
     // child cannot be started, is killed by a signal or by the timeout, or reports so. The
     // wait never blocks the event loop (a pidfd); NSS group lookups go to `workers`. With
-    // max_per_user, a delivery waits (holding its scheduler slot) while that many run for the
-    // same user.
+    // max_per_user, a delivery waits while that many run for the same user (the scheduler
+    // already keeps envelopes of a user at its limit back without a slot; this catches the
+    // deliveries it cannot attribute, such as commands of an alias table).
     asio::awaitable<DeliveryResult> deliver(DeliveryRequest request);
 
   private:

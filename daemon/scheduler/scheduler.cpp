@@ -44,6 +44,17 @@ std::string_view status_name(Outcome::Status s) {
 
 } // namespace
 
+void configure(Settings& settings, const core::config::Config& config) {
+    settings.warn_intervals = config.bounce_warn_intervals;
+    if (config.queue.backoff) {
+        settings.backoff_base = std::chrono::seconds(*config.queue.backoff);
+    }
+    if (const auto limit = config.mda.limits.find("max-session-per-user");
+        limit != config.mda.limits.end() && limit->second > 0) {
+        settings.max_inflight_per_user = static_cast<std::size_t>(limit->second);
+    }
+}
+
 Scheduler::Scheduler(asio::io_context& io, RuntimeState& state, Workers& workers, Settings settings,
                      Deliver deliver_local, RelayAgent relay, RouteBounce route_bounce)
     : m_io(io), m_state(state), m_workers(workers), m_settings(std::move(settings)),
@@ -182,12 +193,14 @@ std::vector<EvpId> Scheduler::gather(EvpId leader, const Entry& entry, std::int6
 
 void Scheduler::start_delivery(EvpId id, Entry& entry, std::int64_t now) {
     std::vector<EvpId> ids{id};
+    if (auto key = limit_key(entry.envelope); !key.empty()) {
+        ++m_inflight_per_key[std::move(key)];
+    }
     if (kind_of(entry.envelope) == k_relay) {
         // One transaction for the recipients of a message on one route (one MAIL FROM, one
         // RCPT each, one DATA); it counts once against the per-domain limit, by its first
         // envelope's domain.
         ids = gather(id, entry, now);
-        ++m_inflight_per_domain[domain_of(entry.envelope)];
         for (std::size_t i = 1; i < ids.size(); ++i) {
             auto& other = m_entries.find(ids[i])->second;
             unplace(ids[i], other); // a waiting one stays in its list, which skips it later
@@ -200,15 +213,34 @@ void Scheduler::start_delivery(EvpId id, Entry& entry, std::int64_t now) {
     asio::co_spawn(m_io, attempt(std::move(ids)), asio::detached);
 }
 
-void Scheduler::release_waiting(const std::string& domain) {
-    auto list = m_waiting.find(domain);
+std::string Scheduler::limit_key(const Envelope& e) {
+    if (kind_of(e) == k_relay) {
+        return "mta " + domain_of(e);
+    }
+    // The user a local delivery writes for: mda's per-user limit (OpenSMTPD's
+    // max-session-per-user) counts by the same name as the delivery agent's.
+    if (!e.run_as.empty()) {
+        return "mda " + e.run_as;
+    }
+    if (e.dest.empty() || e.dest.front() == '|' || e.dest.front() == '/') {
+        return {};
+    }
+    return "mda " + e.dest;
+}
+
+std::size_t Scheduler::limit_of(Kind kind) const {
+    return kind == k_relay ? m_settings.max_inflight_per_domain : m_settings.max_inflight_per_user;
+}
+
+void Scheduler::release_waiting(const std::string& key) {
+    auto list = m_waiting.find(key);
     while (list != m_waiting.end() && !list->second.empty()) {
         const auto id = list->second.front();
         list->second.pop_front();
         auto entry = m_entries.find(id);
         if (entry != m_entries.end() && entry->second.where == Where::waiting) {
             entry->second.where = Where::due;
-            m_due[k_relay].insert({entry->second.envelope.next_try, id});
+            m_due[kind_of(entry->second.envelope)].insert({entry->second.envelope.next_try, id});
             break;
         }
     }
@@ -222,8 +254,9 @@ asio::awaitable<void> Scheduler::loop() {
     for (;;) {
         const auto now = now_seconds();
         // Start what is due, within the limits. The cost is the envelopes started or parked:
-        // a paused kind is skipped whole, and a relay whose domain is at its limit moves to
-        // that domain's waiting list until an attempt to the domain ends.
+        // a paused kind is skipped whole, and an envelope whose destination (a relay's domain,
+        // a local delivery's user) is at its limit moves to that destination's waiting list
+        // until an attempt to it ends, without holding one of the max_inflight places.
         std::int64_t next_due = now + 3600;
         for (const auto kind : {k_local, k_relay}) {
             if (paused(kind)) {
@@ -241,13 +274,11 @@ asio::awaitable<void> Scheduler::loop() {
                 if (entry == m_entries.end()) {
                     continue;
                 }
-                if (kind == k_relay) {
-                    auto domain = domain_of(entry->second.envelope);
-                    const auto count = m_inflight_per_domain.find(domain);
-                    if (count != m_inflight_per_domain.end() &&
-                        count->second >= m_settings.max_inflight_per_domain) {
+                if (auto key = limit_key(entry->second.envelope); !key.empty()) {
+                    const auto count = m_inflight_per_key.find(key);
+                    if (count != m_inflight_per_key.end() && count->second >= limit_of(kind)) {
                         entry->second.where = Where::waiting;
-                        m_waiting[std::move(domain)].push_back(id);
+                        m_waiting[std::move(key)].push_back(id);
                         continue;
                     }
                 }
@@ -261,10 +292,7 @@ asio::awaitable<void> Scheduler::loop() {
 }
 
 void Scheduler::reconfigure(const core::config::Config& config) {
-    m_settings.warn_intervals = config.bounce_warn_intervals;
-    if (config.queue.backoff) {
-        m_settings.backoff_base = std::chrono::seconds(*config.queue.backoff);
-    }
+    configure(m_settings, config);
     std::vector<EvpId> returned;
     for (const auto& [id, entry] : m_entries) {
         if (entry.where == Where::due && entry.envelope.last_error.find(k_missing_action) != std::string::npos &&
@@ -508,13 +536,12 @@ asio::awaitable<void> Scheduler::attempt(std::vector<EvpId> ids) {
     // Back on the event loop: each envelope leaves memory, or waits for its next try.
     m_inflight -= ids.size();
     --m_attempts;
-    if (relay) {
-        const auto domain = domain_of(envelopes.front());
-        auto d = m_inflight_per_domain.find(domain);
-        if (d != m_inflight_per_domain.end() && --d->second == 0) {
-            m_inflight_per_domain.erase(d);
+    if (const auto key = limit_key(envelopes.front()); !key.empty()) {
+        auto d = m_inflight_per_key.find(key);
+        if (d != m_inflight_per_key.end() && --d->second == 0) {
+            m_inflight_per_key.erase(d);
         }
-        release_waiting(domain);
+        release_waiting(key);
     }
     for (std::size_t i = 0; i < ids.size(); ++i) {
         const auto id = ids[i];

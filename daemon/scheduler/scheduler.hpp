@@ -72,12 +72,17 @@ using RouteBounce = std::function<core::Result<std::vector<core::queue::Envelope
 struct Settings {
     std::size_t max_inflight = 100;             // attempts (transactions) at once, all kinds
     std::size_t max_inflight_per_domain = 10;   // relay transactions at once to one domain
+    std::size_t max_inflight_per_user = 7;      // local deliveries at once to one user
     std::size_t max_recipients = 100;           // envelopes of a message in one relay transaction
     std::chrono::seconds backoff_base{800};     // retry n waits base * n^2 (scheduler_backoff)
     std::chrono::seconds backoff_max{4 * 3600}; // but never more than this
     std::vector<long long> warn_intervals{4LL * 3600}; // `bounce warn-interval`
     std::string hostname;                              // the reporting MTA in bounces
 };
+
+// Sets what the configuration decides in `settings`: `bounce warn-interval`, `queue backoff`,
+// and `mda limit max-session-per-user`. The rest keeps its value.
+void configure(Settings& settings, const core::config::Config& config);
 
 // What a queue operation (schedule, hold, remove) did with the envelopes it was given.
 struct Touched {
@@ -135,7 +140,8 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
 
   private:
     // Where a known envelope waits. Only `due` and `waiting` ones can start; a `waiting` one
-    // is due but its destination domain is at its limit, and waits for an attempt to it to end.
+    // is due but its destination (a relay's domain, a local delivery's user) is at its limit,
+    // and waits for an attempt to it to end.
     enum class Where { due, waiting, inflight, held };
     struct Entry {
         core::queue::Envelope envelope;
@@ -164,8 +170,12 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
                                            std::int64_t now);
     std::string route_of(const core::queue::Envelope& e) const;
     bool paused(Kind kind) const;
-    // An attempt to `domain` ended: the first envelope waiting for it becomes due.
-    void release_waiting(const std::string& domain);
+    // What the per-destination limit counts an envelope under: "mta DOMAIN" for a relay,
+    // "mda USER" for a local delivery to a user; "" for none (a command or file of a table).
+    static std::string limit_key(const core::queue::Envelope& e);
+    std::size_t limit_of(Kind kind) const;
+    // An attempt under `key` ended: the first envelope waiting for it becomes due.
+    void release_waiting(const std::string& key);
     // The changes that record `outcome` for `envelope`; may queue a bounce or delay notice.
     asio::awaitable<core::queue::QueueChanges> record(core::queue::Envelope envelope,
                                                       Outcome outcome,
@@ -186,8 +196,8 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
     std::map<core::queue::EvpId, Entry> m_entries;
     using DueSet = std::set<std::pair<std::int64_t, core::queue::EvpId>>; // (next_try, id)
     std::array<DueSet, 2> m_due;
-    std::map<std::string, std::deque<core::queue::EvpId>> m_waiting; // by destination domain
-    std::map<std::string, std::size_t> m_inflight_per_domain;
+    std::map<std::string, std::deque<core::queue::EvpId>> m_waiting; // by limit_key()
+    std::map<std::string, std::size_t> m_inflight_per_key;           // attempts, by limit_key()
     std::size_t m_inflight = 0; // envelopes
     std::size_t m_attempts = 0; // attempts in progress: a relay transaction counts once
     std::size_t m_held = 0;

@@ -38,6 +38,7 @@ struct Harness {
     std::vector<std::vector<std::string>> batches; // each relay attempt's destinations
     std::map<std::string, Outcome::Status> answer_for; // per destination, instead of `answer`
     std::size_t max_recipients = 100;
+    std::size_t max_per_user = 7;
     std::function<std::string(const Envelope&)> route; // the relay agent's; empty: default
 
     Harness() {
@@ -169,6 +170,7 @@ struct Harness {
         mxd::scheduler::Settings settings;
         settings.backoff_base = std::chrono::seconds(600);
         settings.max_recipients = max_recipients;
+        settings.max_inflight_per_user = max_per_user;
         auto agent = [this](const Envelope& e, std::shared_ptr<const std::string>) { return deliver(e); };
         mxd::scheduler::RelayAgent relay;
         relay.deliver = [this](std::vector<Envelope> envelopes, std::shared_ptr<const std::string>) {
@@ -243,6 +245,21 @@ TEST(Scheduler, OneSlowDomainDoesNotHoldBackTheOthers) {
     // The 20 slow ones over the limit wait aside: fast.example's three start with the first wave.
     EXPECT_EQ(h.first_finish_index, 13);
     EXPECT_EQ(h.scheduler->counts().delivered, 33U);
+}
+
+TEST(Scheduler, ALocalUserAtItsLimitWaitsAsideWhileAnotherUserDelivers) {
+    Harness h;
+    h.delivery_time = std::chrono::milliseconds(200);
+    h.max_per_user = 2; // mda limit max-session-per-user 2
+    std::vector<std::string> rcpts(10, "alice");
+    rcpts.push_back("bob");
+    rcpts.push_back("bob");
+    h.queue_and_start(rcpts, false);
+    h.run_until([&] { return h.finished == 12 && h.scheduler->counts().inflight == 0 && h.queued() == 0; });
+    EXPECT_EQ(h.finished, 12);
+    EXPECT_EQ(h.most_active["alice"], 2) << "at most max-session-per-user deliveries to alice at once";
+    // Alice's other eight wait aside without taking places: bob's two start in the first wave.
+    EXPECT_EQ(h.first_finish_index, 4);
 }
 
 TEST(Scheduler, APausedKindWaitsWhileTheOtherDelivers) {
