@@ -29,6 +29,7 @@ constexpr int exit_status_for(core::Errc code) {
     case core::Errc::permission_denied:
         return k_exit_noperm;
     case core::Errc::busy:
+    case core::Errc::exists:
     case core::Errc::temp_failure:
         return k_exit_tempfail;
     case core::Errc::io:

@@ -5,13 +5,10 @@
 
 namespace core::db {
 
-namespace {
-
 Error sqlite_error(sqlite3* db, std::string_view what) {
-    return Error{Errc::io, std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory")};
+    const Errc code = db != nullptr && sqlite3_errcode(db) == SQLITE_CONSTRAINT ? Errc::exists : Errc::io;
+    return Error{code, std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory")};
 }
-
-} // namespace
 
 void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 void Statement::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }

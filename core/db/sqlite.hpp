@@ -17,6 +17,10 @@ namespace core::db {
 
 class Statement;
 
+// The last error of `db` as an Error: "what: SQLite's message". A constraint that refused a
+// row is Errc::exists (the caller may draw another key); anything else is Errc::io.
+Error sqlite_error(sqlite3* db, std::string_view what);
+
 class Database {
 public:
     enum class Mode { read_only, read_write_create };

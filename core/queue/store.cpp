@@ -41,9 +41,6 @@ sqlite3_int64 as_row_id(std::uint64_t v) {
     return static_cast<sqlite3_int64>(v);
 }
 
-Error sqlite_error(sqlite3* db, std::string_view what) {
-    return Error{Errc::io, std::string(what) + ": " + sqlite3_errmsg(db)};
-}
 
 Envelope read_envelope(sqlite3_stmt* s) {
     auto text = [s](int i) {
@@ -154,7 +151,7 @@ Result<void> QueueStore::apply(std::span<const QueueChanges> batch) {
             sqlite3_bind_int64(msg, 3, static_cast<sqlite3_int64>(m.body.size()));
             sqlite3_bind_blob64(msg, 4, m.body.data(), m.body.size(), SQLITE_STATIC);
             if (sqlite3_step(msg) != SQLITE_DONE) {
-                return rollback(sqlite_error(db, "store message " + m.id.hex()));
+                return rollback(db::sqlite_error(db, "store message " + m.id.hex()));
             }
             for (const auto& e : m.envelopes) {
                 sqlite3_reset(evp);
@@ -182,7 +179,7 @@ Result<void> QueueStore::apply(std::span<const QueueChanges> batch) {
                 }
                 bind_int(e.warnings);
                 if (sqlite3_step(evp) != SQLITE_DONE) {
-                    return rollback(sqlite_error(db, "store envelope " + e.id.hex()));
+                    return rollback(db::sqlite_error(db, "store envelope " + e.id.hex()));
                 }
             }
         }
@@ -198,7 +195,7 @@ Result<void> QueueStore::apply(std::span<const QueueChanges> batch) {
             sqlite3_bind_int64(upd, 7, e.warnings);
             sqlite3_bind_int64(upd, 8, e.expires);
             if (sqlite3_step(upd) != SQLITE_DONE) {
-                return rollback(sqlite_error(db, "update envelope " + e.id.hex()));
+                return rollback(db::sqlite_error(db, "update envelope " + e.id.hex()));
             }
         }
         for (const auto& id : changes.removals) {
@@ -210,7 +207,7 @@ Result<void> QueueStore::apply(std::span<const QueueChanges> batch) {
             sqlite3_bind_int64(orphan, 2, as_row_id(first));
             sqlite3_bind_int64(orphan, 3, as_row_id(first | 0xffffffffU));
             if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(orphan) != SQLITE_DONE) {
-                return rollback(sqlite_error(db, "remove envelope " + id.hex()));
+                return rollback(db::sqlite_error(db, "remove envelope " + id.hex()));
             }
         }
     }

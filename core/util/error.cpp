@@ -10,11 +10,12 @@ namespace core {
 
 namespace {
 
-constexpr std::array<std::pair<Errc, std::string_view>, 11> k_errc_names{{
+constexpr std::array<std::pair<Errc, std::string_view>, 12> k_errc_names{{
     {Errc::not_found, "not_found"},
     {Errc::invalid_argument, "invalid_argument"},
     {Errc::permission_denied, "permission_denied"},
     {Errc::busy, "busy"},
+    {Errc::exists, "exists"},
     {Errc::io, "io"},
     {Errc::parse, "parse"},
     {Errc::tls, "tls"},

@@ -13,6 +13,7 @@ enum class Errc {
     invalid_argument,
     permission_denied,
     busy,
+    exists, // a key that must be unique is taken (a queue id drawn twice)
     io,
     parse,
     tls,

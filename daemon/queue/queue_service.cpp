@@ -81,6 +81,10 @@ void QueueService::run_committer() {
                     enqueued += m.envelopes.size();
                 }
                 dequeued += changes[i].removals.size();
+            } else if (outcome(i).error().code == core::Errc::exists) {
+                // A message id drawn twice: its session draws another and commits again.
+                ++failed;
+                core::log::info("queue", "id-taken", {{"error", outcome(i).error().message}});
             } else {
                 ++failed;
                 core::log::error("queue", "commit-failed",

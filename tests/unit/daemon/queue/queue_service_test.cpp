@@ -67,13 +67,20 @@ TEST(QueueService, AFailedCommitIsReportedToItsSession) {
     auto& queue = **service;
     asio::io_context io;
     std::vector<bool> outcomes;
+    std::optional<core::Errc> refusal;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
         auto first = message_for(1);
         outcomes.push_back(static_cast<bool>(co_await queue.commit(std::move(first))));
         auto again = message_for(1);  // the same message id: refused by the store
-        outcomes.push_back(static_cast<bool>(co_await queue.commit(std::move(again))));
+        auto result = co_await queue.commit(std::move(again));
+        outcomes.push_back(static_cast<bool>(result));
+        if (!result) {
+            refusal = result.error().code;
+        }
     }, asio::detached);
     io.run();
     EXPECT_EQ(outcomes, (std::vector<bool>{true, false}));
+    // A session tells a taken id from a failing disk by this, and draws another id.
+    EXPECT_EQ(refusal, core::Errc::exists);
     EXPECT_EQ(*queue.envelope_count(), 1u);
 }
