@@ -104,6 +104,9 @@ private:
     // What the rules know of this session and transaction, for recipient `rcpt_to`.
     core::rules::Facts rule_facts(std::string rcpt_to) const;
     asio::awaitable<void> finish_data();
+    // The queued form of `txn` with `content` (the client's message): a new random id, the
+    // Received line on top, one envelope per final recipient.
+    core::queue::NewMessage make_message(const Transaction& txn, const std::string& content, std::int64_t now) const;
     void say(const core::smtp::Reply& r) { m_out += r.render(); }
     asio::awaitable<bool> flush();
     asio::awaitable<void> watchdog();
@@ -745,8 +748,46 @@ asio::awaitable<void> Session::finish_data() {
         say(reply::content_rejected("Message refused: malformed lines"));
         co_return;
     }
-    const auto& config = m_env->generation->config;
+    if (m_env->listener.masquerade && m_auth_user && !txn.sender.to_string().empty()) {
+        if (auto rewritten = core::smtp::masquerade_from(m_body, txn.sender.to_string())) {
+            m_body = std::move(*rewritten);
+        }
+    }
+    const auto content = std::move(m_body);
+    m_body.clear();
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    auto queue = m_env->state.queue;
+    // Message ids are random 32-bit numbers, as OpenSMTPD's: with a large queue one is now
+    // and then drawn twice. The store refuses the second (Errc::exists), and the message is
+    // made again with a new id, Received line included, before the client is told anything.
+    constexpr int k_id_draws = 4;
+    for (int draw = 1;; ++draw) {
+        auto message = make_message(txn, content, now);
+        const std::size_t size = message.body.size();
+        const std::size_t rcpts = message.envelopes.size();
+        const auto msgid = message.id.hex();
+        auto committing = queue->commit(std::move(message));
+        auto committed = co_await std::move(committing);
+        if (!committed && committed.error().code == core::Errc::exists && draw < k_id_draws) {
+            trace("msgid-taken", {{"msgid", msgid}});
+            continue;
+        }
+        if (!committed) {
+            say(reply::local_error());
+            co_return;
+        }
+        ++m_messages;
+        stats::add(stats::Counter::smtp_message);
+        core::log::info("smtp", "message", {{"session", m_id}, {"msgid", msgid}, {"size", size}, {"nrcpt", rcpts},
+                                            {"proto", m_esmtp ? "ESMTP" : "SMTP"}});
+        say(reply::message_accepted(msgid));
+        co_return;
+    }
+}
+
+core::queue::NewMessage Session::make_message(const Transaction& txn, const std::string& content,
+                                              std::int64_t now) const {
+    const auto& config = m_env->generation->config;
     core::queue::NewMessage message;
     message.id = core::queue::MsgId::random();
     message.created = now;
@@ -773,13 +814,7 @@ asio::awaitable<void> Session::finish_data() {
     received.recipient = single;
     received.date = static_cast<std::time_t>(now);
     message.body = core::smtp::received_header(received);
-    if (m_env->listener.masquerade && m_auth_user && !txn.sender.to_string().empty()) {
-        if (auto rewritten = core::smtp::masquerade_from(m_body, txn.sender.to_string())) {
-            m_body = std::move(*rewritten);
-        }
-    }
-    message.body += m_body;
-    m_body.clear();
+    message.body += content;
     for (const auto& r : txn.rcpts) {
         for (const auto& d : r.destinations) {
             core::queue::Envelope e;
@@ -823,20 +858,7 @@ asio::awaitable<void> Session::finish_data() {
             message.envelopes.push_back(std::move(e));
         }
     }
-    const std::size_t size = message.body.size();
-    const std::size_t rcpts = message.envelopes.size();
-    const auto msgid = message.id.hex();
-    auto queue = m_env->state.queue;
-    auto committed = co_await queue->commit(std::move(message));
-    if (!committed) {
-        say(reply::local_error());
-        co_return;
-    }
-    ++m_messages;
-    stats::add(stats::Counter::smtp_message);
-    core::log::info("smtp", "message", {{"session", m_id}, {"msgid", msgid}, {"size", size}, {"nrcpt", rcpts},
-                                        {"proto", m_esmtp ? "ESMTP" : "SMTP"}});
-    say(reply::message_accepted(msgid));
+    return message;
 }
 
 } // namespace
