@@ -50,8 +50,16 @@ std::int64_t unix_now() {
     return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-std::string runstate_of(const RuntimeState& state, EvpId id) {
-    return state.scheduler ? state.scheduler->runstate(id) : "pending";
+// Brings `e`, as read from the queue, up to what the scheduler knows of it now (its next try,
+// which `schedule` changes in memory only) and returns its run state.
+std::string live_state_of(const RuntimeState& state, Envelope& e) {
+    if (!state.scheduler) {
+        return "pending";
+    }
+    if (const auto next = state.scheduler->next_try(e.id)) {
+        e.next_try = *next;
+    }
+    return state.scheduler->runstate(e.id);
 }
 
 // One item: the smtpctl line for people, and the fields for -j (mxctl(8) lists them).
@@ -267,8 +275,8 @@ asio::awaitable<core::Result<json>> handle_show_queue(Context& context, const js
             break;
         }
         const auto now = unix_now();
-        for (const auto& e : *page) {
-            const std::string runstate = runstate_of(context.state, e.id);
+        for (auto& e : *page) {
+            const std::string runstate = live_state_of(context.state, e);
             if (!filter->matches(e, runstate, now)) {
                 continue;
             }
@@ -301,8 +309,9 @@ asio::awaitable<core::Result<json>> handle_show_envelope(Context& context, const
     if (!*found) {
         co_return core::fail(Errc::not_found, "no envelope " + id->hex() + " in the queue");
     }
-    const auto& e = **found;
-    auto out = item_of(e, unix_now(), runstate_of(context.state, e.id));
+    auto e = std::move(**found);
+    const auto runstate = live_state_of(context.state, e);
+    auto out = item_of(e, unix_now(), runstate);
     out.erase("line");
     out["helo"] = e.helo;
     out["src"] = e.src;
@@ -376,8 +385,8 @@ asio::awaitable<core::Result<json>> handle_queue_op(Context& context, const json
             break;
         }
         const auto now = unix_now();
-        for (const auto& e : *page) {
-            const std::string runstate = runstate_of(context.state, e.id);
+        for (auto& e : *page) {
+            const std::string runstate = live_state_of(context.state, e);
             if (!filter->matches(e, runstate, now)) {
                 continue;
             }

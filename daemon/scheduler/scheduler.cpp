@@ -125,6 +125,14 @@ std::string Scheduler::runstate(EvpId id) const {
     return "pending";
 }
 
+std::optional<std::int64_t> Scheduler::next_try(EvpId id) const {
+    const auto it = m_entries.find(id);
+    if (it == m_entries.end()) {
+        return std::nullopt;
+    }
+    return it->second.envelope.next_try;
+}
+
 void Scheduler::insert(Envelope envelope) {
     const auto id = envelope.id;
     auto [it, added] = m_entries.try_emplace(id);

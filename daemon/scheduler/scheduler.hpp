@@ -137,6 +137,9 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
 
     // "pending", "inflight" or "held", for show queue's runstate field.
     std::string runstate(core::queue::EvpId id) const;
+    // When a known envelope is next tried, as the scheduler has it now (`schedule` moves it
+    // ahead of the time stored in the queue); nullopt for an unknown one.
+    std::optional<std::int64_t> next_try(core::queue::EvpId id) const;
 
   private:
     // Where a known envelope waits. Only `due` and `waiting` ones can start; a `waiting` one

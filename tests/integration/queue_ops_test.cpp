@@ -3,6 +3,7 @@
 // show queue, show envelope, show message, schedule, remove, pause envelope and resume
 // envelope (ids, all, filters, --dry-run), the refusal of an unscoped remove, and pause
 // --reason --for in show status.
+#include "core/util/time.hpp"
 #include "tests/integration/daemon_fixture.hpp"
 
 #include "core/queue/store.hpp"
@@ -239,9 +240,18 @@ TEST_F(QueueOps, PauseAndResumeEnvelopes) {
 TEST_F(QueueOps, ScheduleCountsWhatItMadeDue) {
     std::vector<Fill> m{{"alice@a.org", {"x@one.org", "y@two.org"}, 60, "Subject: later\r\n\r\n", 3600}};
     fill_and_start(m);
+    const auto next_try = [&](const std::string& evpid) {
+        return json::parse(mxctl({"-j", "show", "envelope", evpid}).out)["next_try"].get<std::string>();
+    };
+    const auto later = next_try(m[0].evpids[0]);
+    const auto now = core::format_rfc3339(std::chrono::system_clock::now());
+    ASSERT_GT(later, now) << "filled to be tried in an hour";
     const auto r = mxctl({"schedule", m[0].evpids[0]});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "1 envelope scheduled\n");
+    // What show envelope and show queue say is the scheduler's new time, not the stored one.
+    EXPECT_LE(next_try(m[0].evpids[0]), core::format_rfc3339(std::chrono::system_clock::now()));
+    EXPECT_EQ(next_try(m[0].evpids[1]), later) << "the other envelope was not scheduled";
     EXPECT_EQ(mxctl({"schedule", "--domain", "two.org"}).out, "1 envelope scheduled\n");
     EXPECT_EQ(mxctl({"sched", m[0].msgid}).out, "2 envelopes scheduled\n");
     // -j --dry-run: one object per envelope it would touch, then the summary object.
