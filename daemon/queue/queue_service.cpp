@@ -130,6 +130,23 @@ asio::awaitable<core::Result<void>> QueueService::commit(core::queue::NewMessage
     co_return co_await submit(std::move(changes));
 }
 
+asio::awaitable<core::Result<core::queue::MsgId>>
+QueueService::commit_new(std::function<core::queue::NewMessage(core::queue::MsgId)> make) {
+    constexpr int k_draws = 4;
+    for (int draw = 1;; ++draw) {
+        auto message = make(core::queue::MsgId::random());
+        const auto id = message.id;
+        auto committing = commit(std::move(message));
+        auto committed = co_await std::move(committing);
+        if (committed) {
+            co_return id;
+        }
+        if (committed.error().code != core::Errc::exists || draw == k_draws) {
+            co_return core::fail(std::move(committed).error());
+        }
+    }
+}
+
 asio::awaitable<core::Result<void>> QueueService::apply(core::queue::QueueChanges changes) {
     co_return co_await submit(std::move(changes));
 }

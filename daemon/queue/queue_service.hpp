@@ -31,6 +31,12 @@ class QueueService {
     // are on stable storage, or with the store's error, in which case nothing was stored.
     asio::awaitable<core::Result<void>> commit(core::queue::NewMessage message);
 
+    // commit() for a new message that `make` builds around the id it is given. Ids are random
+    // (32 bits, as OpenSMTPD's), so one may already be queued: then `make` is called again
+    // with another id, at most 4 times in all. The id committed, or the last error.
+    asio::awaitable<core::Result<core::queue::MsgId>>
+    commit_new(std::function<core::queue::NewMessage(core::queue::MsgId)> make);
+
     // Applies delivery results (updates, removals, bounces) in the committer's next transaction;
     // resumes the caller once they are on stable storage, or with the store's error.
     asio::awaitable<core::Result<void>> apply(core::queue::QueueChanges changes);

@@ -104,9 +104,10 @@ private:
     // What the rules know of this session and transaction, for recipient `rcpt_to`.
     core::rules::Facts rule_facts(std::string rcpt_to) const;
     asio::awaitable<void> finish_data();
-    // The queued form of `txn` with `content` (the client's message): a new random id, the
+    // The queued form of `txn` with `content` (the client's message) as message `id`: the
     // Received line on top, one envelope per final recipient.
-    core::queue::NewMessage make_message(const Transaction& txn, const std::string& content, std::int64_t now) const;
+    core::queue::NewMessage make_message(const Transaction& txn, const std::string& content, std::int64_t now,
+                                         core::queue::MsgId id) const;
     void say(const core::smtp::Reply& r) { m_out += r.render(); }
     asio::awaitable<bool> flush();
     asio::awaitable<void> watchdog();
@@ -757,39 +758,33 @@ asio::awaitable<void> Session::finish_data() {
     m_body.clear();
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     auto queue = m_env->state.queue;
-    // Message ids are random 32-bit numbers, as OpenSMTPD's: with a large queue one is now
-    // and then drawn twice. The store refuses the second (Errc::exists), and the message is
-    // made again with a new id, Received line included, before the client is told anything.
-    constexpr int k_id_draws = 4;
-    for (int draw = 1;; ++draw) {
-        auto message = make_message(txn, content, now);
-        const std::size_t size = message.body.size();
-        const std::size_t rcpts = message.envelopes.size();
-        const auto msgid = message.id.hex();
-        auto committing = queue->commit(std::move(message));
-        auto committed = co_await std::move(committing);
-        if (!committed && committed.error().code == core::Errc::exists && draw < k_id_draws) {
-            trace("msgid-taken", {{"msgid", msgid}});
-            continue;
-        }
-        if (!committed) {
-            say(reply::local_error());
-            co_return;
-        }
-        ++m_messages;
-        stats::add(stats::Counter::smtp_message);
-        core::log::info("smtp", "message", {{"session", m_id}, {"msgid", msgid}, {"size", size}, {"nrcpt", rcpts},
-                                            {"proto", m_esmtp ? "ESMTP" : "SMTP"}});
-        say(reply::message_accepted(msgid));
+    std::size_t size = 0;
+    std::size_t rcpts = 0;
+    auto make = [&](core::queue::MsgId id) {
+        auto message = make_message(txn, content, now, id);
+        size = message.body.size();
+        rcpts = message.envelopes.size();
+        return message;
+    };
+    auto committing = queue->commit_new(make);
+    auto committed = co_await std::move(committing);
+    if (!committed) {
+        say(reply::local_error());
         co_return;
     }
+    const auto msgid = committed->hex();
+    ++m_messages;
+    stats::add(stats::Counter::smtp_message);
+    core::log::info("smtp", "message", {{"session", m_id}, {"msgid", msgid}, {"size", size}, {"nrcpt", rcpts},
+                                        {"proto", m_esmtp ? "ESMTP" : "SMTP"}});
+    say(reply::message_accepted(msgid));
 }
 
 core::queue::NewMessage Session::make_message(const Transaction& txn, const std::string& content,
-                                              std::int64_t now) const {
+                                              std::int64_t now, core::queue::MsgId id) const {
     const auto& config = m_env->generation->config;
     core::queue::NewMessage message;
-    message.id = core::queue::MsgId::random();
+    message.id = id;
     message.created = now;
     // RFC 5321 4.4: the trace line goes on top of what the client sent.
     const auto hex = message.id.hex();

@@ -196,21 +196,9 @@ asio::awaitable<core::Result<Outcome>> enqueue(RuntimeState& state, Workers& wor
     }
 
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    core::queue::NewMessage message;
-    message.id = core::queue::MsgId::random();
-    message.created = now;
-    const auto hex = message.id.hex();
     const std::string& user = outcome.user;
     const std::string single =
         outcome.accepted.size() == 1 ? outcome.accepted.front() : std::string{};
-    core::submit::LocalReceived received;
-    received.user = user;
-    received.uid = who.uid;
-    received.by_host = state.node;
-    received.id = hex;
-    received.recipient = single;
-    received.mask_source = listener.mask_src;
-    received.date = static_cast<std::time_t>(now);
     std::string body = core::submit::to_crlf(submission.message);
     submission.message.clear();
     if (listener.masquerade && !outcome.sender.empty()) {
@@ -228,43 +216,58 @@ asio::awaitable<core::Result<Outcome>> enqueue(RuntimeState& state, Workers& wor
     completion.date = static_cast<std::time_t>(now);
     completion.host = state.node;
     completion.from = from;
-    message.body = core::submit::local_received_header(received) +
-                   core::submit::complete_headers(body, completion);
-    body.clear();
-    for (const auto& [rcpt, destinations] : routed->destinations) {
-        for (const auto& d : destinations) {
-            core::queue::Envelope e;
-            e.id = core::queue::EvpId::random(message.id);
-            e.origin = core::queue::Origin::local;
-            e.type = d.type;
-            e.run_as = d.run_as;
-            e.sender = outcome.sender;
-            e.rcpt = rcpt;
-            e.dest = d.dest;
-            e.action = d.action;
-            e.helo = "localhost";
-            e.src = "local";
-            // The submitting user, which mailq shows a user without read access.
-            e.auth_user = user;
-            e.tag = listener.tag;
-            const auto* action = config.find_action(d.action);
-            e.created = now;
-            e.expires = now + (action != nullptr && action->ttl ? *action->ttl : config.queue.ttl);
-            e.next_try = now;
-            message.envelopes.push_back(std::move(e));
+    body = core::submit::complete_headers(body, completion);
+    // The message as message `id`: our Received line on top, an envelope per destination.
+    auto make = [&](core::queue::MsgId id) {
+        core::queue::NewMessage message;
+        message.id = id;
+        message.created = now;
+        core::submit::LocalReceived received;
+        received.user = user;
+        received.uid = who.uid;
+        received.by_host = state.node;
+        const auto hex = id.hex();
+        received.id = hex;
+        received.recipient = single;
+        received.mask_source = listener.mask_src;
+        received.date = static_cast<std::time_t>(now);
+        message.body = core::submit::local_received_header(received) + body;
+        for (const auto& [rcpt, destinations] : routed->destinations) {
+            for (const auto& d : destinations) {
+                core::queue::Envelope e;
+                e.id = core::queue::EvpId::random(message.id);
+                e.origin = core::queue::Origin::local;
+                e.type = d.type;
+                e.run_as = d.run_as;
+                e.sender = outcome.sender;
+                e.rcpt = rcpt;
+                e.dest = d.dest;
+                e.action = d.action;
+                e.helo = "localhost";
+                e.src = "local";
+                // The submitting user, which mailq shows a user without read access.
+                e.auth_user = user;
+                e.tag = listener.tag;
+                const auto* action = config.find_action(d.action);
+                e.created = now;
+                e.expires = now + (action != nullptr && action->ttl ? *action->ttl : config.queue.ttl);
+                e.next_try = now;
+                message.envelopes.push_back(std::move(e));
+            }
         }
-    }
-    outcome.size = message.body.size();
-    outcome.envelopes = message.envelopes.size();
-    outcome.msgid = message.id;
+        outcome.size = message.body.size();
+        outcome.envelopes = message.envelopes.size();
+        return message;
+    };
     auto queue = state.queue;
-    auto commit = queue->commit(std::move(message));
+    auto commit = queue->commit_new(make);
     auto committed = co_await std::move(commit);
     if (!committed) {
-        core::log::error("submit", "commit-failed",
-                         {{"msgid", hex}, {"error", committed.error().message}});
+        core::log::error("submit", "commit-failed", {{"error", committed.error().message}});
         co_return core::fail(Errc::temp_failure, "queue: " + committed.error().message);
     }
+    outcome.msgid = *committed;
+    const auto hex = committed->hex();
     core::log::info("submit", "message",
                     {{"msgid", hex},
                      {"uid", who.uid},

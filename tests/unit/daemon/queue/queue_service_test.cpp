@@ -84,3 +84,60 @@ TEST(QueueService, AFailedCommitIsReportedToItsSession) {
     EXPECT_EQ(refusal, core::Errc::exists);
     EXPECT_EQ(*queue.envelope_count(), 1u);
 }
+
+TEST(QueueService, ANewMessageWhoseIdIsTakenIsMadeAgainWithAnother) {
+    TempDir dir;
+    auto service = mxd::queue::QueueService::open(dir.path());
+    ASSERT_TRUE(service);
+    auto& queue = **service;
+    asio::io_context io;
+    int made = 0;
+    std::optional<core::Result<MsgId>> outcome;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        auto first = message_for(1);
+        EXPECT_TRUE(co_await queue.commit(std::move(first)));
+        // The first draw is made to hit the id just queued, as a random one now and then does.
+        auto make = [&made](MsgId id) {
+            auto m = message_for(1);
+            if (++made > 1) {
+                m.id = id;
+                m.envelopes.front().id = EvpId::random(id);
+            }
+            return m;
+        };
+        auto committing = queue.commit_new(make);
+        outcome.emplace(co_await std::move(committing));
+    }, asio::detached);
+    io.run();
+    ASSERT_TRUE(outcome);
+    ASSERT_TRUE(*outcome) << (*outcome).error().message;
+    EXPECT_EQ(made, 2);
+    EXPECT_NE(**outcome, MsgId(0x10000001u));
+    EXPECT_EQ(*queue.envelope_count(), 2u);
+}
+
+TEST(QueueService, ANewMessageGivesUpAfterFourTakenIds) {
+    TempDir dir;
+    auto service = mxd::queue::QueueService::open(dir.path());
+    ASSERT_TRUE(service);
+    auto& queue = **service;
+    asio::io_context io;
+    int made = 0;
+    std::optional<core::Result<MsgId>> outcome;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        auto first = message_for(1);
+        EXPECT_TRUE(co_await queue.commit(std::move(first)));
+        auto make = [&made](MsgId) {
+            ++made;
+            return message_for(1);  // always the taken id
+        };
+        auto committing = queue.commit_new(make);
+        outcome.emplace(co_await std::move(committing));
+    }, asio::detached);
+    io.run();
+    ASSERT_TRUE(outcome);
+    ASSERT_FALSE(*outcome);
+    EXPECT_EQ((*outcome).error().code, core::Errc::exists);
+    EXPECT_EQ(made, 4);
+    EXPECT_EQ(*queue.envelope_count(), 1u);
+}
