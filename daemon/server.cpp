@@ -47,9 +47,10 @@ bool unreadable(const std::filesystem::path& file) {
     return ::access(file.c_str(), R_OK) != 0 && errno == EACCES;
 }
 
-// load_file() for a reload. Once mxd gave root up, the check of a listener's certificate or key
-// that only root may read is left out when the running configuration has the same pki (the
-// same files): reload_tls() keeps what was loaded at start. Any other file mxd's user cannot
+// load_file() for a reload. Once mxd gave root up, the check of a listener's or relay action's
+// certificate or key that only root may read is left out when the running configuration has
+// the same pki (the same files): reload_tls() and mta::refresh_tls_contexts() keep what was
+// loaded at start. Any other file mxd's user cannot
 // read fails the reload as before, naming it.
 core::config::LoadResult load_as_unprivileged(const std::filesystem::path& path,
                                               const core::config::LoadOptions& options,
@@ -65,21 +66,29 @@ core::config::LoadResult load_as_unprivileged(const std::filesystem::path& path,
     if (!unchecked.ok()) {
         return loaded;
     }
-    std::vector<core::config::Location> kept;
+    // The pki of listeners and of relay actions (a client certificate): both were loaded at
+    // start, and both keep what they loaded when their files are the same.
+    std::vector<std::string> names;
     for (const auto& listener : unchecked.config->listeners) {
-        for (const auto& name : listener.pki) {
-            const auto* pki = unchecked.config->find_pki(name);
-            const auto* before = running.find_pki(name);
-            if (pki == nullptr || before == nullptr || pki->cert != before->cert ||
-                pki->key != before->key) {
-                continue;
-            }
-            if (unreadable(pki->cert)) {
-                kept.push_back(pki->cert_where);
-            }
-            if (unreadable(pki->key)) {
-                kept.push_back(pki->key_where);
-            }
+        names.insert(names.end(), listener.pki.begin(), listener.pki.end());
+    }
+    for (const auto& action : unchecked.config->actions) {
+        if (!action.relay_pki.empty()) {
+            names.push_back(action.relay_pki);
+        }
+    }
+    std::vector<core::config::Location> kept;
+    for (const auto& name : names) {
+        const auto* pki = unchecked.config->find_pki(name);
+        const auto* before = running.find_pki(name);
+        if (pki == nullptr || before == nullptr || pki->cert != before->cert || pki->key != before->key) {
+            continue;
+        }
+        if (unreadable(pki->cert)) {
+            kept.push_back(pki->cert_where);
+        }
+        if (unreadable(pki->key)) {
+            kept.push_back(pki->key_where);
         }
     }
     for (const auto& d : loaded.diagnostics) {
@@ -284,6 +293,9 @@ asio::awaitable<core::Result<ReloadOutcome>> Server::Impl::reload() {
         MXD_TRY_ASSIGN(out.admin_gids, group_ids(loaded.config->control_admin_groups));
         MXD_TRY_ASSIGN(out.tls, reload_tls(*loaded.config, old->config, old_tls, out.notes));
         MXD_TRY_ASSIGN(out.generation, build_generation(std::move(*loaded.config), node, number));
+        for (auto& note : mta::refresh_tls_contexts()) {
+            out.notes.push_back(std::move(note));
+        }
         return out;
     };
     auto preparing = workers.run(std::move(prepare));
@@ -332,7 +344,6 @@ asio::awaitable<core::Result<ReloadOutcome>> Server::Impl::reload() {
         outcome.notes.push_back("queue directory " + spool.string() + " takes effect at the next start; the queue stays in " +
                                 state.spool.string());
     }
-    mta::forget_tls_contexts();
     if (state.scheduler) {
         state.scheduler->reconfigure(config);
     }

@@ -13,28 +13,56 @@ namespace {
 
 // Client TLS contexts by their settings. Loading the system CA store takes tens of
 // milliseconds: once per relayed message, on the event loop, it capped relaying at a few
-// dozen messages a second. forget_tls_contexts() empties it at a reload.
+// dozen messages a second. refresh_tls_contexts() builds them again at a reload.
+struct CachedTls {
+    ClientTlsSettings settings;
+    std::shared_ptr<ClientTls> context;
+};
+using TlsKey = std::tuple<std::string, std::string, std::string, std::string>;
 std::mutex g_tls_mutex;
-std::map<std::tuple<std::string, std::string, std::string, std::string>, std::shared_ptr<ClientTls>>
-    g_tls_contexts;
+std::map<TlsKey, CachedTls> g_tls_contexts;
+
+TlsKey key_of(const ClientTlsSettings& settings) {
+    return std::make_tuple(settings.ca_file.string(), settings.cert.string(), settings.key.string(),
+                           settings.ciphers);
+}
 
 core::Result<std::shared_ptr<ClientTls>> shared_tls_context(const ClientTlsSettings& settings) {
-    const auto key = std::make_tuple(settings.ca_file.string(), settings.cert.string(),
-                                     settings.key.string(), settings.ciphers);
+    const auto key = key_of(settings);
     std::lock_guard lock(g_tls_mutex);
     if (const auto found = g_tls_contexts.find(key); found != g_tls_contexts.end()) {
-        return found->second;
+        return found->second.context;
     }
     MXD_TRY_ASSIGN(auto context, ClientTls::create(settings));
-    g_tls_contexts.emplace(key, context);
+    g_tls_contexts.emplace(key, CachedTls{settings, context});
     return context;
 }
 
 } // namespace
 
-void forget_tls_contexts() {
-    std::lock_guard lock(g_tls_mutex);
-    g_tls_contexts.clear();
+std::vector<std::string> refresh_tls_contexts() {
+    std::vector<ClientTlsSettings> cached;
+    {
+        std::lock_guard lock(g_tls_mutex);
+        for (const auto& [key, entry] : g_tls_contexts) {
+            cached.push_back(entry.settings);
+        }
+    }
+    std::vector<std::string> notes;
+    for (const auto& settings : cached) {
+        // Built outside the lock: relays go on with the contexts in place meanwhile.
+        auto fresh = ClientTls::create(settings);
+        if (!fresh) {
+            const std::string files = !settings.key.empty()       ? settings.key.string()
+                                      : !settings.ca_file.empty() ? settings.ca_file.string()
+                                                                  : std::string("the system's CA store");
+            notes.push_back("relay TLS with " + files + " kept as loaded before: " + fresh.error().message);
+            continue;
+        }
+        std::lock_guard lock(g_tls_mutex);
+        g_tls_contexts[key_of(settings)].context = std::move(*fresh);
+    }
+    return notes;
 }
 
 core::Result<Options> options_for(const core::config::Config& config,

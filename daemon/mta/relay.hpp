@@ -6,15 +6,18 @@
 #include "daemon/mta/client.hpp"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 // What the scheduler needs around Client: the options of a relay action, endpoints that need
 // no DNS, and one call that sends a batch of messages to one host over one connection.
 namespace mxd::mta {
 
-// Drops the TLS contexts that options_for() keeps for reuse, so that the next relays load
-// the certificates and CA files again (after a reload).
-void forget_tls_contexts();
+// Builds again, from their files, the TLS contexts that options_for() keeps for reuse, so that
+// relays after a reload use renewed certificates and CA files. A context whose files cannot be
+// read now (a key only root may read, once mxd runs as _mxd) keeps the one loaded before; the
+// returned notes name its files. Blocking: call it on a worker.
+std::vector<std::string> refresh_tls_contexts();
 
 // The session options of `action` relaying to `url` (for MX delivery, pass a default RelayUrl,
 // which is smtp://): protocol, TLS mode and verification from the scheme and the action's

@@ -437,6 +437,16 @@ TEST_F(Privsep, ARelayClientKeyOnlyRootMayReadIsLoadedAtStart) {
     EXPECT_TRUE(wait_until([&] { return std::filesystem::exists(dir() / "smarthost" / "1.eml"); },
                            std::chrono::seconds(30)))
         << slurp(log_path()) << mxctl({"show", "queue"}).out;
+    // A reload builds the relay contexts again as _mxd, which may not read the key: the one
+    // loaded at start stays, the reply says so, and relaying goes on.
+    const auto reloaded = mxctl({"reload"});
+    ASSERT_EQ(reloaded.status, 0) << reloaded.err;
+    EXPECT_THAT(reloaded.out, HasSubstr("relay TLS with " + (dir() / "client.key").string() +
+                                        " kept as loaded before"));
+    send("bob@remote.example", "relayed after the reload");
+    EXPECT_TRUE(wait_until([&] { return std::filesystem::exists(dir() / "smarthost" / "2.eml"); },
+                           std::chrono::seconds(30)))
+        << slurp(log_path()) << mxctl({"show", "queue"}).out;
 }
 
 // A spool below a directory _mxd may not pass through: mxd says so and stops, instead of
