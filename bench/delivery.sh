@@ -45,7 +45,6 @@ export LD_LIBRARY_PATH="$POSTFIX_LIBS"
 
 user=mxdbench
 work=$(mktemp -d)
-chmod 711 "$work" # mxd started as root runs as _mxd, which must reach its spool in here
 chmod 755 "$work"  # the peers' unprivileged processes walk through it
 pids=()
 cleanup() {

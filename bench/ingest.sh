@@ -63,7 +63,6 @@ tools="$pf_root/usr/sbin"
 export LD_LIBRARY_PATH="$POSTFIX_LIBS"
 
 work=$(mktemp -d)
-chmod 711 "$work" # mxd started as root runs as _mxd, which must reach its spool in here
 chmod 755 "$work"  # the peers' unprivileged processes walk through it
 pids=()
 postfix_started=

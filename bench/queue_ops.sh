@@ -68,7 +68,6 @@ export LD_LIBRARY_PATH="$POSTFIX_LIBS"
 mxctl="$PWD/$build/cli/mxctl"
 
 work=$(mktemp -d)
-chmod 711 "$work" # mxd started as root runs as _mxd, which must reach its spool in here
 chmod 755 "$work"  # the peers' unprivileged processes walk through it
 pids=()
 postfix_started=
