@@ -137,31 +137,9 @@ struct Harness {
     std::vector<EvpId> queue_mail(const std::vector<std::string>& rcpts, bool relay) {
         std::vector<EvpId> ids;
         for (const auto& rcpt : rcpts) {
-            NewMessage m;
-            m.id = MsgId::random();
-            m.created = static_cast<std::int64_t>(std::time(nullptr));
-            m.body = "Subject: test\r\n\r\nbody\r\n";
-            Envelope e;
-            e.id = EvpId::random(m.id);
-            e.sender = "sender@example.net";
-            e.rcpt = e.dest = rcpt;
-            e.type = relay ? DeliveryType::mta : DeliveryType::mda;
-            e.created = m.created;
-            e.expires = m.created + 3600;
-            e.next_try = m.created;
-            ids.push_back(e.id);
-            m.envelopes.push_back(e);
-            asio::co_spawn(
-                io,
-                [this, m = std::move(m)]() mutable -> asio::awaitable<void> {
-                    auto committing = state.queue->commit(std::move(m));
-                    auto done = co_await std::move(committing);
-                    EXPECT_TRUE(done);
-                },
-                asio::detached);
+            const auto one = queue_message({rcpt}, relay ? std::set<std::string>{} : std::set<std::string>{rcpt});
+            ids.insert(ids.end(), one.begin(), one.end());
         }
-        io.run();
-        io.restart();
         return ids;
     }
 
