@@ -85,59 +85,57 @@ TEST(QueueService, AFailedCommitIsReportedToItsSession) {
     EXPECT_EQ(*queue.envelope_count(), 1u);
 }
 
-TEST(QueueService, ANewMessageWhoseIdIsTakenIsMadeAgainWithAnother) {
+namespace {
+
+// Queues message 1, then commit_new(make) in a fresh queue: its outcome, and the envelopes
+// queued in the end.
+std::pair<core::Result<MsgId>, std::size_t>
+commit_new_after_message_1(const std::function<NewMessage(MsgId)>& make) {
     TempDir dir;
     auto service = mxd::queue::QueueService::open(dir.path());
-    ASSERT_TRUE(service);
+    EXPECT_TRUE(service);
     auto& queue = **service;
     asio::io_context io;
-    int made = 0;
     std::optional<core::Result<MsgId>> outcome;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
         auto first = message_for(1);
         EXPECT_TRUE(co_await queue.commit(std::move(first)));
-        // The first draw is made to hit the id just queued, as a random one now and then does.
-        auto make = [&made](MsgId id) {
-            auto m = message_for(1);
-            if (++made > 1) {
-                m.id = id;
-                m.envelopes.front().id = EvpId::random(id);
-            }
-            return m;
-        };
         auto committing = queue.commit_new(make);
         outcome.emplace(co_await std::move(committing));
     }, asio::detached);
     io.run();
-    ASSERT_TRUE(outcome);
-    ASSERT_TRUE(*outcome) << (*outcome).error().message;
+    EXPECT_TRUE(outcome);
+    return {outcome ? std::move(*outcome) : core::Result<MsgId>(core::fail(core::Errc::internal, "not run")),
+            *queue.envelope_count()};
+}
+
+} // namespace
+
+TEST(QueueService, ANewMessageWhoseIdIsTakenIsMadeAgainWithAnother) {
+    int made = 0;
+    // The first draw is made to hit the id just queued, as a random one now and then does.
+    const auto [outcome, envelopes] = commit_new_after_message_1([&made](MsgId id) {
+        auto m = message_for(1);
+        if (++made > 1) {
+            m.id = id;
+            m.envelopes.front().id = EvpId::random(id);
+        }
+        return m;
+    });
+    ASSERT_TRUE(outcome) << outcome.error().message;
     EXPECT_EQ(made, 2);
-    EXPECT_NE(**outcome, MsgId(0x10000001u));
-    EXPECT_EQ(*queue.envelope_count(), 2u);
+    EXPECT_NE(*outcome, MsgId(0x10000001u));
+    EXPECT_EQ(envelopes, 2u);
 }
 
 TEST(QueueService, ANewMessageGivesUpAfterFourTakenIds) {
-    TempDir dir;
-    auto service = mxd::queue::QueueService::open(dir.path());
-    ASSERT_TRUE(service);
-    auto& queue = **service;
-    asio::io_context io;
     int made = 0;
-    std::optional<core::Result<MsgId>> outcome;
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        auto first = message_for(1);
-        EXPECT_TRUE(co_await queue.commit(std::move(first)));
-        auto make = [&made](MsgId) {
-            ++made;
-            return message_for(1);  // always the taken id
-        };
-        auto committing = queue.commit_new(make);
-        outcome.emplace(co_await std::move(committing));
-    }, asio::detached);
-    io.run();
-    ASSERT_TRUE(outcome);
-    ASSERT_FALSE(*outcome);
-    EXPECT_EQ((*outcome).error().code, core::Errc::exists);
+    const auto [outcome, envelopes] = commit_new_after_message_1([&made](MsgId) {
+        ++made;
+        return message_for(1);  // always the taken id
+    });
+    ASSERT_FALSE(outcome);
+    EXPECT_EQ(outcome.error().code, core::Errc::exists);
     EXPECT_EQ(made, 4);
-    EXPECT_EQ(*queue.envelope_count(), 1u);
+    EXPECT_EQ(envelopes, 1u);
 }
