@@ -6,6 +6,8 @@
 
 #include <asio.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 // The queue process of OpenSMTPD, as a class: it owns the store's write connection on a
 // thread of its own and commits what the SMTP sessions hand it in batches, so that one fsync
@@ -21,8 +24,13 @@ namespace mxd::queue {
 
 class QueueService {
   public:
+    // How long the committer may wait for messages on their way (see Incoming) before it
+    // commits; tests set their own.
+    static constexpr std::chrono::milliseconds k_default_linger{2};
+
     // Opens the store in `spool` (creating it) and starts the committer thread.
-    static core::Result<std::unique_ptr<QueueService>> open(const std::filesystem::path& spool);
+    static core::Result<std::unique_ptr<QueueService>>
+    open(const std::filesystem::path& spool, std::chrono::milliseconds linger = k_default_linger);
     ~QueueService();
     QueueService(const QueueService&) = delete;
     QueueService& operator=(const QueueService&) = delete;
@@ -36,6 +44,41 @@ class QueueService {
     // with another id, at most 4 times in all. The id committed, or the last error.
     asio::awaitable<core::Result<core::queue::MsgId>>
     commit_new(std::function<core::queue::NewMessage(core::queue::MsgId)> make);
+
+    // A message being received, announced to the committer: an SMTP session holds one from
+    // MAIL FROM until it hands its message to commit_new() (release() first) or gives up.
+    // While any is held, and the last commit covered more than one item, the committer waits
+    // for them a little before it commits (at most the linger given to open()), so that one
+    // fsync covers more messages. Move-only; released when destroyed.
+    class Incoming {
+      public:
+        Incoming() = default;
+        Incoming(Incoming&& other) noexcept : m_count(std::exchange(other.m_count, nullptr)) {}
+        Incoming& operator=(Incoming&& other) noexcept {
+            if (this != &other) {
+                release();
+                m_count = std::exchange(other.m_count, nullptr);
+            }
+            return *this;
+        }
+        Incoming(const Incoming&) = delete;
+        Incoming& operator=(const Incoming&) = delete;
+        ~Incoming() { release(); }
+        void release() {
+            if (m_count) {
+                m_count->fetch_sub(1);
+                m_count = nullptr;
+            }
+        }
+
+      private:
+        friend class QueueService;
+        explicit Incoming(std::shared_ptr<std::atomic<std::size_t>> count) : m_count(std::move(count)) {
+            m_count->fetch_add(1);
+        }
+        std::shared_ptr<std::atomic<std::size_t>> m_count; // the service's count, which may outlive it
+    };
+    Incoming expect_message() { return Incoming(m_incoming); }
 
     // Applies delivery results (updates, removals, bounces) in the committer's next transaction;
     // resumes the caller once they are on stable storage, or with the store's error.
@@ -90,8 +133,12 @@ class QueueService {
     };
     asio::awaitable<core::Result<void>> submit(core::queue::QueueChanges changes);
 
-    QueueService(core::queue::QueueStore writer, core::queue::QueueStore reader);
+    QueueService(core::queue::QueueStore writer, core::queue::QueueStore reader,
+                 std::chrono::milliseconds linger);
     void run_committer();
+    // Whether a lingering committer should wait on: fewer than k_linger_batch items pending
+    // and messages still on their way. Under m_mutex.
+    bool linger_more() const;
 
     core::queue::QueueStore m_writer;
     std::mutex m_reader_mutex;
@@ -99,7 +146,10 @@ class QueueService {
     std::mutex m_mutex;
     std::condition_variable m_wake;
     std::deque<Pending> m_pending;
+    const std::chrono::milliseconds m_linger;
     bool m_stopping = false;
+    bool m_lingering = false; // the committer waits for announced messages
+    std::shared_ptr<std::atomic<std::size_t>> m_incoming = std::make_shared<std::atomic<std::size_t>>(0);
     Counters m_counters;
     CommittedHook m_on_committed;
     std::thread m_thread;

@@ -70,6 +70,7 @@ private:
         core::smtp::Mailbox sender;
         core::smtp::MailParams params;
         std::vector<Recipient> rcpts;
+        queue::QueueService::Incoming incoming; // tells the committer a message is on its way
     };
 
     // What the read loop does after a line: go on, end the session, or an asynchronous step.
@@ -416,7 +417,7 @@ void Session::on_mail(const core::smtp::Command& command) {
         say(*refused);
         return;
     }
-    m_txn = Transaction{command.path, *params, {}};
+    m_txn = Transaction{command.path, *params, {}, m_env->state.queue->expect_message()};
     say(reply::sender_ok());
 }
 
@@ -766,6 +767,7 @@ asio::awaitable<void> Session::finish_data() {
         rcpts = message.envelopes.size();
         return message;
     };
+    txn.incoming.release(); // it is no longer on its way: it is here
     auto committing = queue->commit_new(make);
     auto committed = co_await std::move(committing);
     if (!committed) {

@@ -139,3 +139,88 @@ TEST(QueueService, ANewMessageGivesUpAfterFourTakenIds) {
     EXPECT_EQ(made, 4);
     EXPECT_EQ(envelopes, 1u);
 }
+
+namespace {
+
+// Commits message n, and sets `done` when its commit returns.
+asio::awaitable<void> commit_message(mxd::queue::QueueService& queue, std::uint32_t n, bool& done) {
+    auto committing = queue.commit(message_for(n));
+    EXPECT_TRUE(co_await std::move(committing));
+    done = true;
+}
+
+// Waits `delay` on the caller's executor.
+asio::awaitable<void> pause(std::chrono::milliseconds delay) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    co_await timer.async_wait(asio::use_awaitable);
+}
+
+} // namespace
+
+TEST(QueueService, ACommitWaitsForAMessageOnItsWayAfterASharedCommit) {
+    TempDir dir;
+    // A linger far longer than the test, so that only the announced message can end the wait.
+    auto service = mxd::queue::QueueService::open(dir.path(), std::chrono::minutes(1));
+    ASSERT_TRUE(service);
+    auto& queue = **service;
+    asio::io_context io;
+    std::uint64_t batches_before = 0;
+    bool fourth = false;
+    bool fifth = false;
+    bool fourth_before_fifth_sent = false;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        // A large message keeps the committer busy while two more arrive: the commit after it
+        // covers both, so the committer may linger from then on.
+        auto large = message_for(1);
+        large.body.append(std::size_t{32} << 20, 'x');
+        auto first = queue.commit(std::move(large));
+        bool second = false;
+        bool third = false;
+        asio::co_spawn(io, commit_message(queue, 2, second), asio::detached);
+        asio::co_spawn(io, commit_message(queue, 3, third), asio::detached);
+        EXPECT_TRUE(co_await std::move(first));
+        while (!second || !third) {
+            co_await pause(std::chrono::milliseconds(10));
+        }
+        batches_before = queue.counters().batches;
+        // Message 5 is on its way (an SMTP session between MAIL FROM and its data) while
+        // message 4 is committed: 4 waits for it.
+        auto on_its_way = queue.expect_message();
+        asio::co_spawn(io, commit_message(queue, 4, fourth), asio::detached);
+        co_await pause(std::chrono::milliseconds(200));
+        fourth_before_fifth_sent = fourth;
+        on_its_way.release();
+        co_await commit_message(queue, 5, fifth);
+    }, asio::detached);
+    io.run();
+    EXPECT_TRUE(fourth && fifth);
+    EXPECT_FALSE(fourth_before_fifth_sent) << "message 4 did not wait for the announced message";
+    EXPECT_EQ(queue.counters().batches, batches_before + 1) << "4 and 5 share one commit";
+    EXPECT_EQ(*queue.envelope_count(), 5u);
+}
+
+TEST(QueueService, ALoneCommitDoesNotWaitForAnIdleTransaction) {
+    TempDir dir;
+    auto service = mxd::queue::QueueService::open(dir.path(), std::chrono::seconds(20));
+    ASSERT_TRUE(service);
+    auto& queue = **service;
+    asio::io_context io;
+    bool second = false;
+    bool second_while_held = false;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        bool first = false;
+        co_await commit_message(queue, 1, first);
+        // A transaction that sends nothing (a slow client): each commit covers one item, so
+        // the committer does not wait for it.
+        auto idle = queue.expect_message();
+        asio::co_spawn(io, commit_message(queue, 2, second), asio::detached);
+        for (int i = 0; i < 1000 && !second; ++i) { // at most 10 s, half the linger
+            co_await pause(std::chrono::milliseconds(10));
+        }
+        second_while_held = second;
+        idle.release();
+    }, asio::detached);
+    io.run();
+    EXPECT_TRUE(second);
+    EXPECT_TRUE(second_while_held) << "a lone commit waited for a transaction that sent nothing";
+}
