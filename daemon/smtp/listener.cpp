@@ -334,7 +334,11 @@ asio::awaitable<void> Listeners::Impl::accept_loop(std::shared_ptr<Socket> socke
     auto& acceptor = socket->acceptor;
     for (;;) {
         asio::error_code ec;
-        auto client_socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        // accept(2) fills in the client's address: no getpeername(2) per connection, which
+        // also failed for a client that had reset already.
+        asio::ip::tcp::endpoint peer;
+        auto client_socket =
+            co_await acceptor.async_accept(peer, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
             co_return;
         }
@@ -348,9 +352,7 @@ asio::awaitable<void> Listeners::Impl::accept_loop(std::shared_ptr<Socket> socke
         // The environment of the generation in force now: a reload changes it for the next
         // session, never for one that runs.
         auto env = socket->env;
-        asio::error_code peer_error;
-        const auto peer = client_socket.remote_endpoint(peer_error);
-        const std::string client = peer_error ? std::string("unknown") : peer.address().to_string();
+        const std::string client = peer.address().to_string();
         const auto& limits = env->generation->config.smtp;
         auto slot = sessions->admit(client, limits.max_sessions, limits.max_sessions_per_client);
         if (!slot) {
@@ -359,10 +361,7 @@ asio::awaitable<void> Listeners::Impl::accept_loop(std::shared_ptr<Socket> socke
             refuse_busy(client_socket, env->hostname);
             continue;
         }
-        // A client gone before getpeername() leaves the unspecified address; its session ends
-        // at the first read.
-        const auto address = peer_error ? asio::ip::address{} : peer.address();
-        asio::co_spawn(io, serve(std::move(client_socket), address, std::move(env), std::move(*slot)),
+        asio::co_spawn(io, serve(std::move(client_socket), peer.address(), std::move(env), std::move(*slot)),
                        asio::detached);
     }
 }
