@@ -115,6 +115,10 @@ private:
     void trace(std::string_view event, core::log::Fields fields) {
         MXD_TRACE(core::Subsystem::smtp, m_id, event, fields);
     }
+    // Whether smtp traces are wanted: a caller whose fields cost something to build asks first.
+    static bool tracing() {
+        return core::log::tracing(core::Subsystem::smtp) || core::log::trace_followed(core::Subsystem::smtp);
+    }
 
     tcp::socket m_socket;
     asio::steady_timer m_timer;
@@ -154,7 +158,7 @@ asio::awaitable<bool> Session::flush() {
     if (m_out.empty()) {
         co_return true;
     }
-    if (core::log::tracing(core::Subsystem::smtp) || core::log::trace_followed(core::Subsystem::smtp)) {
+    if (tracing()) {
         for (std::size_t at = 0; at < m_out.size();) {
             const auto end = std::min(m_out.find("\r\n", at), m_out.size());
             trace(">>>", {{"line", std::string_view(m_out).substr(at, end - at)}});
@@ -282,11 +286,13 @@ asio::awaitable<void> Session::run() {
 
 Session::After Session::handle_line(std::string_view line) {
     // AUTH payloads and SASL responses never reach a trace or a log.
-    if (m_auth_step != AuthStep::none) {
-        trace("<<<", {{"line", core::smtp::redact_client_line(line, core::smtp::SaslResponse::yes)}});
+    const auto sasl = m_auth_step != AuthStep::none ? core::smtp::SaslResponse::yes : core::smtp::SaslResponse::no;
+    if (tracing()) {
+        trace("<<<", {{"line", core::smtp::redact_client_line(line, sasl)}});
+    }
+    if (sasl == core::smtp::SaslResponse::yes) {
         return on_auth_response(line);
     }
-    trace("<<<", {{"line", core::smtp::redact_client_line(line, core::smtp::SaslResponse::no)}});
     auto parsed = core::smtp::parse_command(line);
     if (!parsed) {
         if (parsed.error().code == core::Errc::invalid_argument) {
