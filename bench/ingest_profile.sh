@@ -4,6 +4,7 @@
 # directory) takes smtp-source's 2 KB messages, one per connection, at SESSIONS parallel
 # sessions, and this prints
 #   - messages per second, and mxd's CPU per message, user and system, per thread;
+#   - how many messages each queue commit (one fsync) carried;
 #   - system calls per message, counted by strace -c -f over a second, smaller load;
 #   - with perf (software clock, no hardware counters needed): mxd's share by system call and
 #     its hottest user-space functions.
@@ -101,6 +102,11 @@ for t in /proc/"$mxd_pid"/task/*; do
     'BEGIN { if (x > 0) printf "    %-8s %s %.0f\n", tid, (tid == main ? "(event loop)" : ""), x / hz / m * 1e6 }'
 done
 echo "  queued: $("$build/cli/mxctl" -s "$work/mxd.sock" show queue | wc -l) envelopes"
+# Group commit at work: queue transactions (one fsync each) and the messages they carried, the
+# preload included.
+"$build/cli/mxctl" -s "$work/mxd.sock" show stats |
+  awk -F= '$1 == "queue.commit.batch" { b = $2 } $1 == "queue.commit.message" { m = $2 }
+    END { if (b > 0) printf "  commits: %d fsyncs for %d messages, %.1f messages each\n", b, m, m / b }'
 if [ -n "$perf_data" ]; then
   set +o pipefail  # head closes the pipes early
   echo "  mxd's CPU by system call (perf, children included):"
