@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: ISC
 #include "core/db/sqlite.hpp"
 
+#include "core/db/wal_vfs.hpp"
+
 #include <sqlite3.h>
 
 namespace core::db {
@@ -13,14 +15,15 @@ Error sqlite_error(sqlite3* db, std::string_view what) {
 void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 void Statement::Finalizer::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 
-Result<Database> Database::open(const std::filesystem::path& path, Mode mode) {
+Result<Database> Database::open(const std::filesystem::path& path, Mode mode, WalWrites wal_writes) {
     const int flags = (mode == Mode::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                       SQLITE_OPEN_NOMUTEX;
     if (mode == Mode::read_only && !std::filesystem::exists(path)) {
         return fail(Errc::not_found, "open " + path.string() + ": No such file or directory");
     }
     sqlite3* db = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+    const char* vfs = wal_writes == WalWrites::batched ? wal_batching_vfs() : nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
     Database database(db);
     if (rc != SQLITE_OK) {
         return fail(sqlite_error(db, "open " + path.string()));

@@ -24,10 +24,16 @@ Error sqlite_error(sqlite3* db, std::string_view what);
 class Database {
 public:
     enum class Mode { read_only, read_write_create };
+    // How the connection's WAL writes reach the kernel: as SQLite makes them (two write(2) per
+    // page), or gathered into one write at each sync (wal_vfs.hpp). `batched` is only for a
+    // connection that sets synchronous=FULL before it writes: frames must reach the file
+    // before other connections are told of them, and only FULL syncs at every commit.
+    enum class WalWrites { direct, batched };
 
     // Opens a database file. Errc::not_found when a read-only open finds no file, Errc::io for
     // anything else SQLite refuses, with SQLite's message.
-    static Result<Database> open(const std::filesystem::path& path, Mode mode);
+    static Result<Database> open(const std::filesystem::path& path, Mode mode,
+                                 WalWrites wal_writes = WalWrites::direct);
 
     // Runs statements that return no rows ("PRAGMA ...; CREATE TABLE ...").
     Result<void> exec(std::string_view sql);
