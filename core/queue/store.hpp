@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -52,6 +53,13 @@ public:
     // failure none is.
     Result<void> apply(std::span<const QueueChanges> changes);
 
+    // A writer's commits leave the WAL to grow: this copies it back into the database once it
+    // is past 1000 pages (a passive checkpoint, which waits for no reader), so that it is
+    // written from its start again. The writer's owner calls it between commits, after their
+    // callers have their answers. The store's error when the checkpoint fails (the WAL then
+    // keeps its pages, and a later call tries again).
+    Result<void> checkpoint_when_due();
+
     // One envelope by id, or nullopt when it is not in the queue.
     Result<std::optional<Envelope>> envelope(EvpId id);
 
@@ -91,6 +99,9 @@ private:
     std::optional<db::Statement> m_update_envelope;
     std::optional<db::Statement> m_delete_envelope;
     std::optional<db::Statement> m_delete_orphan_message;
+    // The WAL's length in pages after the last commit (a writer's; its address is given to
+    // SQLite, so it stays put when the store moves).
+    std::unique_ptr<int> m_wal_pages;
 };
 
 } // namespace core::queue

@@ -143,6 +143,11 @@ void QueueService::run_committer() {
             hook(added);
         }
         batch.clear();
+        // Now that the batch's callers have their answers; what arrives meanwhile waits.
+        if (auto checkpointed = m_writer.checkpoint_when_due(); !checkpointed) {
+            core::log::warning("queue", "checkpoint-failed",
+                               {{"error", checkpointed.error().message}});
+        }
     }
 }
 

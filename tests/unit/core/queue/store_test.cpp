@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 using namespace core::queue;
 using unit_test::TempDir;
 
@@ -120,6 +122,25 @@ TEST(QueueStore, ChangesUpdateAndRemoveEnvelopesAndTheLastOneTakesTheMessage) {
     EXPECT_FALSE(*store->message_body(MsgId(0x10000000)));
     EXPECT_EQ(*store->message_count(), 1u);
     EXPECT_EQ(*store->envelope_count(), 1u);
+}
+
+TEST(QueueStore, AWritersCommitsLeaveTheCheckpointToItsOwner) {
+    TempDir dir;
+    auto store = QueueStore::open(dir.path(), QueueStore::Access::writer);
+    ASSERT_TRUE(store);
+    const auto database = dir.path() / "queue.db";
+    const auto before = std::filesystem::file_size(database);
+    // 400 messages of 4 KB, one commit each: the WAL passes the 1000 pages at which SQLite
+    // would checkpoint inside a COMMIT.
+    for (std::uint32_t n = 1; n <= 400; ++n) {
+        auto m = message(0x10000000 + n, {"a@x.org"});
+        m.body.append(4000, 'x');
+        ASSERT_TRUE(store->commit(std::vector{m}));
+    }
+    EXPECT_EQ(std::filesystem::file_size(database), before) << "a commit ran a checkpoint";
+    ASSERT_TRUE(store->checkpoint_when_due());
+    EXPECT_GT(std::filesystem::file_size(database), before + 400 * 4000);
+    EXPECT_EQ(*store->message_count(), 400u);
 }
 
 TEST(ShowQueueLine, HasSmtpctlsFourteenFields) {

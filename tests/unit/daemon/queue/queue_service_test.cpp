@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 using namespace core::queue;
 using unit_test::TempDir;
 
@@ -178,7 +180,8 @@ TEST(QueueService, ACommitWaitsForAMessageOnItsWayAfterASharedCommit) {
         bool third = false;
         asio::co_spawn(io, commit_message(queue, 2, second), asio::detached);
         asio::co_spawn(io, commit_message(queue, 3, third), asio::detached);
-        EXPECT_TRUE(co_await std::move(first));
+        auto first_outcome = co_await std::move(first);
+        EXPECT_TRUE(first_outcome) << first_outcome.error().message;
         while (!second || !third) {
             co_await pause(std::chrono::milliseconds(10));
         }
@@ -223,4 +226,25 @@ TEST(QueueService, ALoneCommitDoesNotWaitForAnIdleTransaction) {
     io.run();
     EXPECT_TRUE(second);
     EXPECT_TRUE(second_while_held) << "a lone commit waited for a transaction that sent nothing";
+}
+
+TEST(QueueService, TheWalIsCopiedBackIntoTheDatabaseBetweenCommits) {
+    TempDir dir;
+    auto service = mxd::queue::QueueService::open(dir.path());
+    ASSERT_TRUE(service);
+    auto& queue = **service;
+    asio::io_context io;
+    // 400 messages of 4 KB, one commit each: the WAL passes 1000 pages, and then the committer
+    // checkpoints, which is when the database file itself grows.
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        for (std::uint32_t n = 1; n <= 400; ++n) {
+            auto message = message_for(n);
+            message.body.append(4000, 'x');
+            auto committing = queue.commit(std::move(message));
+            EXPECT_TRUE(co_await std::move(committing));
+        }
+    }, asio::detached);
+    io.run();
+    EXPECT_GT(std::filesystem::file_size(dir.path() / "queue.db"), std::uintmax_t{1} << 20);
+    EXPECT_EQ(*queue.envelope_count(), 400u);
 }
