@@ -194,22 +194,6 @@ int vfs_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags,
     return rc;
 }
 
-// The rest is the unix VFS's.
-int vfs_delete(sqlite3_vfs*, const char* name, int sync_dir) { return g_real->xDelete(g_real, name, sync_dir); }
-int vfs_access(sqlite3_vfs*, const char* name, int flags, int* out) { return g_real->xAccess(g_real, name, flags, out); }
-int vfs_full_pathname(sqlite3_vfs*, const char* name, int size, char* out) {
-    return g_real->xFullPathname(g_real, name, size, out);
-}
-void* vfs_dl_open(sqlite3_vfs*, const char* name) { return g_real->xDlOpen(g_real, name); }
-void vfs_dl_error(sqlite3_vfs*, int size, char* out) { g_real->xDlError(g_real, size, out); }
-void (*vfs_dl_sym(sqlite3_vfs*, void* handle, const char* symbol))(void) { return g_real->xDlSym(g_real, handle, symbol); }
-void vfs_dl_close(sqlite3_vfs*, void* handle) { g_real->xDlClose(g_real, handle); }
-int vfs_randomness(sqlite3_vfs*, int size, char* out) { return g_real->xRandomness(g_real, size, out); }
-int vfs_sleep(sqlite3_vfs*, int micros) { return g_real->xSleep(g_real, micros); }
-int vfs_current_time(sqlite3_vfs*, double* out) { return g_real->xCurrentTime(g_real, out); }
-int vfs_get_last_error(sqlite3_vfs*, int size, char* out) { return g_real->xGetLastError(g_real, size, out); }
-int vfs_current_time_int64(sqlite3_vfs*, sqlite3_int64* out) { return g_real->xCurrentTimeInt64(g_real, out); }
-
 } // namespace
 
 const char* wal_batching_vfs() {
@@ -217,27 +201,16 @@ const char* wal_batching_vfs() {
     static const char* name = nullptr;
     std::call_once(registered, [] {
         g_real = sqlite3_vfs_find(nullptr);
-        if (g_real == nullptr || g_real->iVersion < 2) {
+        if (g_real == nullptr) {
             return;
         }
-        g_vfs = sqlite3_vfs{};
-        g_vfs.iVersion = 2;
+        // The unix VFS itself, but for the name, the size of a file and xOpen; its other
+        // methods see the same pAppData and limits through this copy.
+        g_vfs = *g_real;
+        g_vfs.pNext = nullptr;
         g_vfs.szOsFile = static_cast<int>(sizeof(WalFile)) + g_real->szOsFile;
-        g_vfs.mxPathname = g_real->mxPathname;
         g_vfs.zName = "mxd-wal-batching";
         g_vfs.xOpen = vfs_open;
-        g_vfs.xDelete = vfs_delete;
-        g_vfs.xAccess = vfs_access;
-        g_vfs.xFullPathname = vfs_full_pathname;
-        g_vfs.xDlOpen = vfs_dl_open;
-        g_vfs.xDlError = vfs_dl_error;
-        g_vfs.xDlSym = vfs_dl_sym;
-        g_vfs.xDlClose = vfs_dl_close;
-        g_vfs.xRandomness = vfs_randomness;
-        g_vfs.xSleep = vfs_sleep;
-        g_vfs.xCurrentTime = vfs_current_time;
-        g_vfs.xGetLastError = vfs_get_last_error;
-        g_vfs.xCurrentTimeInt64 = vfs_current_time_int64;
         if (sqlite3_vfs_register(&g_vfs, 0) == SQLITE_OK) {
             name = g_vfs.zName;
         }
