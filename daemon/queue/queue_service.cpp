@@ -46,7 +46,7 @@ QueueService::~QueueService() {
         std::lock_guard lock(m_mutex);
         m_stopping = true;
     }
-    m_wake.notify_one();
+    m_announced->wake.notify_one();
     m_thread.join();
 }
 
@@ -58,12 +58,12 @@ void QueueService::run_committer() {
     for (;;) {
         {
             std::unique_lock lock(m_mutex);
-            m_wake.wait(lock, [this] { return m_stopping || !m_pending.empty(); });
+            m_announced->wake.wait(lock, [this] { return m_stopping || !m_pending.empty(); });
             if (last_batch > 1 && linger_more()) {
-                m_lingering = true;
-                m_wake.wait_until(lock, std::chrono::steady_clock::now() + m_linger,
-                                  [this] { return m_stopping || !linger_more(); });
-                m_lingering = false;
+                m_announced->lingering = true;
+                m_announced->wake.wait_until(lock, std::chrono::steady_clock::now() + m_linger,
+                                             [this] { return m_stopping || !linger_more(); });
+                m_announced->lingering = false;
             }
             if (m_pending.empty()) {
                 return; // stopping, and everything handed over is committed
@@ -152,22 +152,25 @@ void QueueService::run_committer() {
 }
 
 bool QueueService::linger_more() const {
-    return m_pending.size() < k_linger_batch && *m_incoming > 0;
+    return m_pending.size() < k_linger_batch && m_announced->count > 0;
 }
 
-asio::awaitable<core::Result<void>> QueueService::commit(core::queue::NewMessage message) {
+asio::awaitable<core::Result<void>> QueueService::commit(core::queue::NewMessage message,
+                                                         Incoming arriving) {
     core::queue::QueueChanges changes;
     changes.messages.push_back(std::move(message));
-    co_return co_await submit(std::move(changes));
+    auto submitting = submit(std::move(changes), std::move(arriving));
+    co_return co_await std::move(submitting);
 }
 
 asio::awaitable<core::Result<core::queue::MsgId>>
-QueueService::commit_new(std::function<core::queue::NewMessage(core::queue::MsgId)> make) {
+QueueService::commit_new(std::function<core::queue::NewMessage(core::queue::MsgId)> make,
+                         Incoming arriving) {
     constexpr int k_draws = 4;
     for (int draw = 1;; ++draw) {
         auto message = make(core::queue::MsgId::random());
         const auto id = message.id;
-        auto committing = commit(std::move(message));
+        auto committing = commit(std::move(message), std::move(arriving));
         auto committed = co_await std::move(committing);
         if (committed) {
             co_return id;
@@ -182,10 +185,11 @@ asio::awaitable<core::Result<void>> QueueService::apply(core::queue::QueueChange
     co_return co_await submit(std::move(changes));
 }
 
-asio::awaitable<core::Result<void>> QueueService::submit(core::queue::QueueChanges changes) {
+asio::awaitable<core::Result<void>> QueueService::submit(core::queue::QueueChanges changes,
+                                                         Incoming arriving) {
     std::optional<core::Result<void>> outcome;
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-        [this, &changes, &outcome](auto handler) {
+        [this, &changes, &arriving, &outcome](auto handler) {
             auto home = asio::get_associated_executor(handler);
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
             Done done = [&outcome, shared, home](core::Result<void> result) {
@@ -196,11 +200,12 @@ asio::awaitable<core::Result<void>> QueueService::submit(core::queue::QueueChang
             {
                 std::lock_guard lock(m_mutex);
                 m_pending.push_back(Pending{std::move(changes), std::move(done)});
+                arriving.hand_over();
                 // A lingering committer needs waking only when its wait is over.
-                wake = !m_lingering || !linger_more();
+                wake = !m_announced->lingering || !linger_more();
             }
             if (wake) {
-                m_wake.notify_one();
+                m_announced->wake.notify_one();
             }
         },
         asio::use_awaitable);

@@ -35,50 +35,73 @@ class QueueService {
     QueueService(const QueueService&) = delete;
     QueueService& operator=(const QueueService&) = delete;
 
-    // Stores a message and its envelopes; resumes the caller (on its own executor) once they
-    // are on stable storage, or with the store's error, in which case nothing was stored.
-    asio::awaitable<core::Result<void>> commit(core::queue::NewMessage message);
+  private:
+    // What the service shares with its Incoming handles, which may outlive it.
+    struct Announced {
+        std::atomic<std::size_t> count{0};  // messages on their way
+        std::atomic<bool> lingering{false}; // the committer waits for them
+        std::condition_variable wake;       // the committer's: work to do, or a wait to end
+    };
 
-    // commit() for a new message that `make` builds around the id it is given. Ids are random
-    // (32 bits, as OpenSMTPD's), so one may already be queued: then `make` is called again
-    // with another id, at most 4 times in all. The id committed, or the last error.
-    asio::awaitable<core::Result<core::queue::MsgId>>
-    commit_new(std::function<core::queue::NewMessage(core::queue::MsgId)> make);
-
+  public:
     // A message being received, announced to the committer: an SMTP session holds one from
-    // MAIL FROM until it hands its message to commit_new() (release() first) or gives up.
-    // While any is held, and the last commit covered more than one item, the committer waits
-    // for them a little before it commits (at most the linger given to open()), so that one
-    // fsync covers more messages. Move-only; released when destroyed.
+    // MAIL FROM until it hands its message to commit_new() or gives up. While any is held,
+    // and the last commit covered more than one item, the committer waits for them a little
+    // before it commits (at most the linger given to open()), so that one fsync covers more
+    // messages. Move-only; given up when destroyed.
     class Incoming {
       public:
         Incoming() = default;
-        Incoming(Incoming&& other) noexcept : m_count(std::exchange(other.m_count, nullptr)) {}
+        Incoming(Incoming&& other) noexcept : m_announced(std::exchange(other.m_announced, nullptr)) {}
         Incoming& operator=(Incoming&& other) noexcept {
             if (this != &other) {
                 release();
-                m_count = std::exchange(other.m_count, nullptr);
+                m_announced = std::exchange(other.m_announced, nullptr);
             }
             return *this;
         }
         Incoming(const Incoming&) = delete;
         Incoming& operator=(const Incoming&) = delete;
         ~Incoming() { release(); }
+        // Gives the announcement up: no message is coming (RSET, a new MAIL, a refused DATA,
+        // the session's end). The last one given up ends a linger that waited for it, rather
+        // than letting it run its time.
         void release() {
-            if (m_count) {
-                m_count->fetch_sub(1);
-                m_count = nullptr;
+            if (auto announced = std::exchange(m_announced, nullptr)) {
+                if (announced->count.fetch_sub(1) == 1 && announced->lingering) {
+                    announced->wake.notify_one();
+                }
             }
         }
 
       private:
         friend class QueueService;
-        explicit Incoming(std::shared_ptr<std::atomic<std::size_t>> count) : m_count(std::move(count)) {
-            m_count->fetch_add(1);
+        explicit Incoming(std::shared_ptr<Announced> announced) : m_announced(std::move(announced)) {
+            m_announced->count.fetch_add(1);
         }
-        std::shared_ptr<std::atomic<std::size_t>> m_count; // the service's count, which may outlive it
+        // The message is here, pending: the announcement ends, and submit() wakes whom it must.
+        void hand_over() {
+            if (auto announced = std::exchange(m_announced, nullptr)) {
+                announced->count.fetch_sub(1);
+            }
+        }
+        std::shared_ptr<Announced> m_announced;
     };
-    Incoming expect_message() { return Incoming(m_incoming); }
+    Incoming expect_message() { return Incoming(m_announced); }
+
+    // Stores a message and its envelopes; resumes the caller (on its own executor) once they
+    // are on stable storage, or with the store's error, in which case nothing was stored.
+    // `arriving` is the message's announcement (see Incoming), if it had one: it ends as the
+    // message is handed over.
+    asio::awaitable<core::Result<void>> commit(core::queue::NewMessage message,
+                                               Incoming arriving = {});
+
+    // commit() for a new message that `make` builds around the id it is given. Ids are random
+    // (32 bits, as OpenSMTPD's), so one may already be queued: then `make` is called again
+    // with another id, at most 4 times in all. The id committed, or the last error.
+    asio::awaitable<core::Result<core::queue::MsgId>>
+    commit_new(std::function<core::queue::NewMessage(core::queue::MsgId)> make,
+               Incoming arriving = {});
 
     // Applies delivery results (updates, removals, bounces) in the committer's next transaction;
     // resumes the caller once they are on stable storage, or with the store's error.
@@ -131,7 +154,8 @@ class QueueService {
         core::queue::QueueChanges changes;
         Done done;
     };
-    asio::awaitable<core::Result<void>> submit(core::queue::QueueChanges changes);
+    asio::awaitable<core::Result<void>> submit(core::queue::QueueChanges changes,
+                                               Incoming arriving = {});
 
     QueueService(core::queue::QueueStore writer, core::queue::QueueStore reader,
                  std::chrono::milliseconds linger);
@@ -144,12 +168,10 @@ class QueueService {
     std::mutex m_reader_mutex;
     core::queue::QueueStore m_reader;
     std::mutex m_mutex;
-    std::condition_variable m_wake;
     std::deque<Pending> m_pending;
     const std::chrono::milliseconds m_linger;
     bool m_stopping = false;
-    bool m_lingering = false; // the committer waits for announced messages
-    std::shared_ptr<std::atomic<std::size_t>> m_incoming = std::make_shared<std::atomic<std::size_t>>(0);
+    std::shared_ptr<Announced> m_announced = std::make_shared<Announced>();
     Counters m_counters;
     CommittedHook m_on_committed;
     std::thread m_thread;

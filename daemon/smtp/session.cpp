@@ -773,8 +773,8 @@ asio::awaitable<void> Session::finish_data() {
         rcpts = message.envelopes.size();
         return message;
     };
-    txn.incoming.release(); // it is no longer on its way: it is here
-    auto committing = queue->commit_new(make);
+    // The message is no longer on its way: its announcement ends as it is handed over.
+    auto committing = queue->commit_new(make, std::move(txn.incoming));
     auto committed = co_await std::move(committing);
     if (!committed) {
         say(reply::local_error());

@@ -248,3 +248,44 @@ TEST(QueueService, TheWalIsCopiedBackIntoTheDatabaseBetweenCommits) {
     EXPECT_GT(std::filesystem::file_size(dir.path() / "queue.db"), std::uintmax_t{1} << 20);
     EXPECT_EQ(*queue.envelope_count(), 400u);
 }
+
+TEST(QueueService, AnAnnouncementGivenUpEndsTheWait) {
+    TempDir dir;
+    // A linger far longer than the test allows for: only the announcement given up can end
+    // the wait in time.
+    auto service = mxd::queue::QueueService::open(dir.path(), std::chrono::seconds(5));
+    ASSERT_TRUE(service);
+    auto& queue = **service;
+    asio::io_context io;
+    bool fourth = false;
+    bool fourth_in_time = false;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        // As in ACommitWaitsForAMessageOnItsWayAfterASharedCommit: a commit covers two items,
+        // so the committer lingers from then on.
+        auto large = message_for(1);
+        large.body.append(std::size_t{32} << 20, 'x');
+        auto first = queue.commit(std::move(large));
+        bool second = false;
+        bool third = false;
+        asio::co_spawn(io, commit_message(queue, 2, second), asio::detached);
+        asio::co_spawn(io, commit_message(queue, 3, third), asio::detached);
+        EXPECT_TRUE(co_await std::move(first));
+        while (!second || !third) {
+            co_await pause(std::chrono::milliseconds(10));
+        }
+        // A session announces a message, then gives up (its recipient refused, then QUIT)
+        // while message 4 waits for it.
+        auto on_its_way = queue.expect_message();
+        asio::co_spawn(io, commit_message(queue, 4, fourth), asio::detached);
+        co_await pause(std::chrono::milliseconds(100));
+        EXPECT_FALSE(fourth) << "message 4 did not wait for the announced message";
+        on_its_way.release();
+        for (int i = 0; i < 100 && !fourth; ++i) {
+            co_await pause(std::chrono::milliseconds(10));
+        }
+        fourth_in_time = fourth;
+    }, asio::detached);
+    io.run();
+    EXPECT_TRUE(fourth_in_time) << "message 4 waited out the linger after the announcement ended";
+    EXPECT_EQ(*queue.envelope_count(), 4u);
+}
