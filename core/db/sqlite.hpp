@@ -25,7 +25,7 @@ class Database {
 public:
     enum class Mode { read_only, read_write_create };
     // How the connection's WAL writes reach the kernel: as SQLite makes them (two write(2) per
-    // page), or gathered into one write at each sync (wal_vfs.hpp). `batched` is only for a
+    // page), or gathered at each sync, one write per 124 KiB (wal_vfs.hpp). `batched` is only for a
     // connection that sets synchronous=FULL before it writes: frames must reach the file
     // before other connections are told of them, and only FULL syncs at every commit.
     enum class WalWrites { direct, batched };

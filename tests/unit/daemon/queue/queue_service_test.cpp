@@ -157,6 +157,24 @@ asio::awaitable<void> pause(std::chrono::milliseconds delay) {
     co_await timer.async_wait(asio::use_awaitable);
 }
 
+// Commits messages 1 to 3 so that the committer lingers from then on: a large message keeps
+// it busy while 2 and 3 arrive, and the commit after it covers both.
+asio::awaitable<void> make_the_committer_linger(mxd::queue::QueueService& queue) {
+    auto executor = co_await asio::this_coro::executor;
+    auto large = message_for(1);
+    large.body.append(std::size_t{32} << 20, 'x');
+    auto first = queue.commit(std::move(large));
+    bool second = false;
+    bool third = false;
+    asio::co_spawn(executor, commit_message(queue, 2, second), asio::detached);
+    asio::co_spawn(executor, commit_message(queue, 3, third), asio::detached);
+    auto first_outcome = co_await std::move(first);
+    EXPECT_TRUE(first_outcome) << first_outcome.error().message;
+    while (!second || !third) {
+        co_await pause(std::chrono::milliseconds(10));
+    }
+}
+
 } // namespace
 
 TEST(QueueService, ACommitWaitsForAMessageOnItsWayAfterASharedCommit) {
@@ -171,20 +189,7 @@ TEST(QueueService, ACommitWaitsForAMessageOnItsWayAfterASharedCommit) {
     bool fifth = false;
     bool fourth_before_fifth_sent = false;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        // A large message keeps the committer busy while two more arrive: the commit after it
-        // covers both, so the committer may linger from then on.
-        auto large = message_for(1);
-        large.body.append(std::size_t{32} << 20, 'x');
-        auto first = queue.commit(std::move(large));
-        bool second = false;
-        bool third = false;
-        asio::co_spawn(io, commit_message(queue, 2, second), asio::detached);
-        asio::co_spawn(io, commit_message(queue, 3, third), asio::detached);
-        auto first_outcome = co_await std::move(first);
-        EXPECT_TRUE(first_outcome) << first_outcome.error().message;
-        while (!second || !third) {
-            co_await pause(std::chrono::milliseconds(10));
-        }
+        co_await make_the_committer_linger(queue);
         batches_before = queue.counters().batches;
         // Message 5 is on its way (an SMTP session between MAIL FROM and its data) while
         // message 4 is committed: 4 waits for it.
@@ -260,19 +265,7 @@ TEST(QueueService, AnAnnouncementGivenUpEndsTheWait) {
     bool fourth = false;
     bool fourth_in_time = false;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        // As in ACommitWaitsForAMessageOnItsWayAfterASharedCommit: a commit covers two items,
-        // so the committer lingers from then on.
-        auto large = message_for(1);
-        large.body.append(std::size_t{32} << 20, 'x');
-        auto first = queue.commit(std::move(large));
-        bool second = false;
-        bool third = false;
-        asio::co_spawn(io, commit_message(queue, 2, second), asio::detached);
-        asio::co_spawn(io, commit_message(queue, 3, third), asio::detached);
-        EXPECT_TRUE(co_await std::move(first));
-        while (!second || !third) {
-            co_await pause(std::chrono::milliseconds(10));
-        }
+        co_await make_the_committer_linger(queue);
         // A session announces a message, then gives up (its recipient refused, then QUIT)
         // while message 4 waits for it.
         auto on_its_way = queue.expect_message();
