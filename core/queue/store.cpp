@@ -90,6 +90,13 @@ Result<std::size_t> count_of(db::Database& database, std::string_view table) {
 
 } // namespace
 
+void renumber(NewMessage& message, MsgId id) {
+    message.id = id;
+    for (auto& e : message.envelopes) {
+        e.id = EvpId(std::uint64_t{id.value()} << 32 | (e.id.value() & 0xffffffffu));
+    }
+}
+
 Result<QueueStore> QueueStore::open(const std::filesystem::path& spool, Access access) {
     // The writer batches its WAL writes (one write(2) per 124 KiB rather than two per page):
     // that is safe because it syncs every commit (synchronous=FULL, below).

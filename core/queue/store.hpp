@@ -27,6 +27,10 @@ struct NewMessage {
     std::vector<Envelope> envelopes;
 };
 
+// Gives `message` the id `id`: each envelope keeps the random low half of its evpid under the
+// new msgid. For a message whose id is taken, when nothing in its body names the id.
+void renumber(NewMessage& message, MsgId id);
+
 // Changes to the queue made in one transaction: new messages (a received message, a bounce),
 // envelopes whose scheduling fields changed (retries, errors, flags), and envelopes that leave
 // the queue (delivered, or bounced in the same transaction). A message goes when its last

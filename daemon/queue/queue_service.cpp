@@ -104,7 +104,7 @@ void QueueService::run_committer() {
                 }
                 dequeued += changes[i].removals.size();
             } else if (outcome(i).error().code == core::Errc::exists) {
-                // A message id drawn twice: its session draws another and commits again.
+                // A message id drawn twice: commit_new() or apply() draws another and tries again.
                 ++failed;
                 core::log::info("queue", "id-taken", {{"error", outcome(i).error().message}});
             } else {
@@ -182,7 +182,22 @@ QueueService::commit_new(std::function<core::queue::NewMessage(core::queue::MsgI
 }
 
 asio::awaitable<core::Result<void>> QueueService::apply(core::queue::QueueChanges changes) {
-    co_return co_await submit(std::move(changes));
+    constexpr int k_draws = 4;
+    for (int draw = 1;; ++draw) {
+        // Only changes with new messages can be refused for a taken id; only they need a copy
+        // to try again with.
+        const bool may_retry = !changes.messages.empty() && draw < k_draws;
+        auto submitting = submit(may_retry ? changes : std::move(changes));
+        auto applied = co_await std::move(submitting);
+        if (applied || !may_retry || applied.error().code != core::Errc::exists) {
+            co_return applied;
+        }
+        for (auto& m : changes.messages) {
+            const auto taken = m.id;
+            core::queue::renumber(m, core::queue::MsgId::random());
+            core::log::info("queue", "id-drawn-again", {{"msgid", taken.hex()}, {"new", m.id.hex()}});
+        }
+    }
 }
 
 asio::awaitable<core::Result<void>> QueueService::submit(core::queue::QueueChanges changes,

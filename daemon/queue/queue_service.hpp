@@ -104,7 +104,10 @@ class QueueService {
                Incoming arriving = {});
 
     // Applies delivery results (updates, removals, bounces) in the committer's next transaction;
-    // resumes the caller once they are on stable storage, or with the store's error.
+    // resumes the caller once they are on stable storage, or with the store's error. Should the
+    // id of a new message (a bounce, a delay notice: nothing names it yet) be taken, the new
+    // messages are given other ids and the whole is applied again, at most 4 times in all, as
+    // commit_new() does; on_committed() reports the ids that were stored.
     asio::awaitable<core::Result<void>> apply(core::queue::QueueChanges changes);
 
     // Called on the committer thread after each successful commit with the new messages, so the

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 using namespace core::queue;
@@ -140,6 +141,56 @@ TEST(QueueService, ANewMessageGivesUpAfterFourTakenIds) {
     EXPECT_EQ(outcome.error().code, core::Errc::exists);
     EXPECT_EQ(made, 4);
     EXPECT_EQ(envelopes, 1u);
+}
+
+TEST(QueueService, ABounceWhoseIdIsTakenIsAppliedWithAnother) {
+    TempDir dir;
+    auto service = mxd::queue::QueueService::open(dir.path());
+    ASSERT_TRUE(service);
+    auto& queue = **service;
+    std::vector<Envelope> reported;
+    queue.on_committed([&reported](const std::vector<Envelope>& added) {
+        reported.insert(reported.end(), added.begin(), added.end());
+    });
+    asio::io_context io;
+    auto second = message_for(2);
+    const auto delivered = second.envelopes.front().id;
+    // A delivery result: message 2's envelope leaves, and a bounce is queued whose id, drawn
+    // at random, is message 1's. Before, the whole result was refused, and message 2 was
+    // delivered again a minute later.
+    auto bounce = message_for(1);
+    const auto low_half = bounce.envelopes.front().id.value() & 0xffffffffu;
+    std::optional<core::Result<void>> outcome;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        auto first = queue.commit(message_for(1));
+        EXPECT_TRUE(co_await std::move(first));
+        auto then = queue.commit(std::move(second));
+        EXPECT_TRUE(co_await std::move(then));
+        QueueChanges result;
+        result.messages.push_back(bounce);
+        result.removals.push_back(delivered);
+        auto applying = queue.apply(std::move(result));
+        outcome.emplace(co_await std::move(applying));
+    }, asio::detached);
+    io.run();
+    ASSERT_TRUE(outcome && *outcome) << (outcome ? outcome->error().message : "not run");
+    EXPECT_FALSE(*queue.envelope(delivered)) << "the delivered envelope left";
+    EXPECT_EQ(*queue.envelope_count(), 2u) << "message 1's and the bounce's";
+    EXPECT_EQ(*queue.message_count(), 2u);
+    const auto bounced = *queue.page(std::nullopt, 10);
+    // The hook runs on the committer thread after the caller has its answer: once the service
+    // is gone (its thread joined), it has run.
+    service->reset();
+    std::erase_if(reported, [](const Envelope& e) {
+        return e.id.msgid() == MsgId(0x10000001u) || e.id.msgid() == MsgId(0x10000002u);
+    });
+    ASSERT_EQ(reported.size(), 1u) << "the bounce alone, under its new id";
+    const auto stored = reported.front().id;
+    EXPECT_NE(stored.msgid(), bounce.id);
+    EXPECT_EQ(stored.value() & 0xffffffffu, low_half);
+    EXPECT_TRUE(std::any_of(bounced.begin(), bounced.end(),
+                            [stored](const Envelope& e) { return e.id == stored; }))
+        << "the scheduler learns the id that was stored";
 }
 
 namespace {
