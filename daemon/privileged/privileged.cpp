@@ -39,6 +39,9 @@ using Clock = std::chrono::steady_clock;
 // Once the daemon is gone, how long deliveries in flight may still finish before they are
 // killed; the privileged process reaps them either way, then exits.
 constexpr std::chrono::seconds k_shutdown_grace{10};
+// Seconds a password check may take before its child is killed (SIGALRM); the daemon gives
+// up waiting for the answer after 30.
+constexpr unsigned k_password_check_limit = 60;
 
 Link* g_link = nullptr; // set once by start(), before any thread exists
 
@@ -215,6 +218,11 @@ class Process {
         }
     }
     void reap();
+    // Checks USER's PASSWORD (shadow(5)) in a child of its own, which sends the `checked`
+    // record on `answer` and exits (reap() takes it): crypt(3) is slow by design, and this
+    // loop, which starts and reaps deliveries, must not wait for it, nor one check for another.
+    void check_password_aside(int answer, const std::string& user, const std::string& password,
+                              bool well_formed);
     // False when the daemon's end is closed.
     bool on_delivery_record();
     bool on_open_record();
@@ -340,22 +348,45 @@ bool Process::on_open_record() {
     } else if (type == wire::Type::check_password) {
         const std::string user = r.str();
         std::string password = r.str();
-        wire::Writer w(wire::Type::checked);
-        if (!r.ok()) {
-            w.u32(2);
-            w.str("malformed request");
+        if (!received->fd) {
+            core::log::error("privileged", "bad-record", {{"reason", "a password check without its answer socket"}});
         } else {
-            const auto matched = core::auth::verify_system_password(user, password);
-            w.u32(!matched ? 2 : *matched ? 1 : 0);
-            w.str(!matched ? matched.error().message : std::string());
+            check_password_aside(received->fd.get(), user, password, r.ok());
         }
         std::fill(password.begin(), password.end(), '\0');
-        static_cast<void>(wire::send(m_opens, w.bytes(), -1));
         return true;
     }
     core::UniqueFd opened(result >= 0 ? result : -1);
     static_cast<void>(wire::send(m_opens, opened_record(result), opened.get()));
     return true;
+}
+
+void Process::check_password_aside(int answer, const std::string& user, const std::string& password,
+                                   bool well_formed) {
+    const auto reply = [answer](std::uint32_t verdict, const std::string& text) {
+        wire::Writer w(wire::Type::checked);
+        w.u32(verdict);
+        w.str(text);
+        static_cast<void>(wire::send(answer, w.bytes(), -1));
+    };
+    if (!well_formed) {
+        reply(2, "malformed request");
+        return;
+    }
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        reply(2, std::string("fork: ") + std::strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        // Only the answer socket: not the daemon's sockets, nor the delivery children's pipes.
+        close_others({answer});
+        // A check that hangs (an NSS backend that does not answer) ends; reap() takes it.
+        ::alarm(k_password_check_limit);
+        const auto matched = core::auth::verify_system_password(user, password);
+        reply(!matched ? 2 : *matched ? 1 : 0, !matched ? matched.error().message : std::string());
+        ::_exit(0);
+    }
 }
 
 void Process::serve() {
@@ -512,14 +543,37 @@ core::Result<std::optional<core::UniqueFd>> Link::open_forward(const std::string
 }
 
 core::Result<bool> Link::check_password(const std::string& user, const std::string& password) {
+    // The answer comes on a socket of this check's own, sent beside the request, so that
+    // checks run side by side rather than one after the other on the opens socket.
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+        return core::fail(core::Errc::temp_failure,
+                          std::string("password check: socketpair: ") + std::strerror(errno));
+    }
+    core::UniqueFd answer(pair[0]);
+    core::UniqueFd theirs(pair[1]);
+    // The same bound as the opens socket's: a check that never answers fails the AUTH with 454.
+    timeval limit{30, 0};
+    static_cast<void>(::setsockopt(answer.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit));
     wire::Writer w(wire::Type::check_password);
     w.str(user);
     w.str(password);
-    std::lock_guard lock(m_opens_mutex);
-    MXD_TRY(wire::send(m_opens.get(), w.bytes(), -1));
-    auto reply = wire::receive(m_opens.get());
+    {
+        std::lock_guard lock(m_opens_mutex);
+        if (auto sent = wire::send(m_opens.get(), w.bytes(), theirs.get()); !sent) {
+            return core::fail(core::Errc::temp_failure,
+                              "password check: the privileged process is gone");
+        }
+    }
+    // Once the privileged process and its checker hold the only other copies, an answer that
+    // never comes reads as the end of the socket.
+    theirs.reset();
+    auto reply = wire::receive(answer.get());
     if (!reply) {
-        return core::fail(core::Errc::temp_failure, "password check: " + reply.error().message);
+        return core::fail(core::Errc::temp_failure,
+                          "password check: " + (reply.error().code == core::Errc::busy
+                                                    ? std::string("no answer within 30 s")
+                                                    : reply.error().message));
     }
     const std::string bytes = std::move(reply->bytes);
     wire::Reader r(bytes);
@@ -527,8 +581,7 @@ core::Result<bool> Link::check_password(const std::string& user, const std::stri
     const std::uint32_t verdict = r.u32();
     const std::string text = r.str();
     if (!r.ok() || type != wire::Type::checked || verdict > 2) {
-        return core::fail(core::Errc::temp_failure,
-                          "password check: the privileged process is gone");
+        return core::fail(core::Errc::temp_failure, "password check: ended without an answer");
     }
     if (verdict == 2) {
         return core::fail(core::Errc::temp_failure, text);

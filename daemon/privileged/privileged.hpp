@@ -17,7 +17,8 @@
 // delivery children as their users (always `mxd __deliver`, from the executable it opened
 // itself, never another program), reaps them and reports how they ended, kills them on a
 // timeout, and opens the few files the daemon may no longer read: a user's ~/.forward (as that
-// user) and sendmail's offline files; and it checks system passwords for AUTH (shadow(5)). It exits when the daemon's end of its sockets closes.
+// user) and sendmail's offline files; and it checks system passwords for AUTH (shadow(5)), each
+// in a child of its own. It exits when the daemon's end of its sockets closes.
 namespace mxd::mda::spawn {
 struct ChildSpec;
 }
@@ -60,7 +61,9 @@ class Link {
     // O_NOFOLLOW | O_NONBLOCK, read only. An error with the reason when it cannot.
     core::Result<core::UniqueFd> open_offline(const std::string& name);
 
-    // core::auth::verify_system_password() in the privileged process: shadow(5) is root's.
+    // core::auth::verify_system_password() in the privileged process, since shadow(5) is
+    // root's: in a child of its own there, so checks from several threads run side by side.
+    // Errc::temp_failure when it cannot tell (no answer within 30 s, the process gone).
     core::Result<bool> check_password(const std::string& user, const std::string& password);
 
   private:

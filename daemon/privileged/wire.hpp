@@ -24,7 +24,8 @@ enum class Type : std::uint32_t {
     open_forward = 5, // daemon: open HOME/.forward as user UID
     open_offline = 6, // daemon: open SPOOL/offline/NAME
     opened = 7,    // privileged: the descriptor beside it, or an errno value
-    check_password = 8, // daemon: USER PASSWORD against the system's password database
+    check_password = 8, // daemon: USER PASSWORD against the system's password database;
+                        // beside it the socket that gets the `checked` answer
     checked = 9,   // privileged: 1 it matches, 0 it does not, 2 an error (its text follows)
     stopping = 10, // daemon: it stops cleanly; remove the control socket at the end
 };

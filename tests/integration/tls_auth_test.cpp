@@ -194,19 +194,64 @@ TEST_F(TlsAuth, SendersTableMasqueradeReceivedAuthAndMaskSrc) {
     EXPECT_THAT(message, Not(HasSubstr("laptop.home")));
 }
 
+namespace {
+
+// A system account for the duration of a test (useradd, needs root), with the password
+// `system-secret`, or with `hash` as its shadow(5) entry.
+struct SystemAccount {
+    std::string user;
+    bool made = false;
+    explicit SystemAccount(const std::string& name, const std::string& hash = {})
+        : user(name + std::to_string(::getpid() % 100000)) {
+        made = run({"useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user}).status == 0 &&
+               (hash.empty() ? run({"chpasswd"}, {.input = user + ":system-secret\n"})
+                             : run({"usermod", "-p", hash, user}))
+                       .status == 0;
+    }
+    ~SystemAccount() { run({"userdel", user}); }
+    SystemAccount(const SystemAccount&) = delete;
+    SystemAccount& operator=(const SystemAccount&) = delete;
+};
+
+// The password `slow-secret` under SHA-512 crypt with 8 million rounds: a check takes about
+// 2 s, as a costly hash under attack would.
+constexpr const char* k_slow_hash =
+    "$6$rounds=8000000$mxdslowcheck$atS4tjyLC4HBz0m.7WhO.5.YT86YhTLIUYAIWgGpANfxtLzV.XiOeRVD11Q"
+    "GMjQ1N.4v8nV3wjlP9y2sYeT800";
+
+// Python: login(user, password, name) authenticates (AUTH PLAIN) on PORT over STARTTLS and
+// appends (name, reply code) to `done` when the answer comes; slow(n) runs login() for SLOW
+// with a wrong password in a thread.
+constexpr const char* k_python_login =
+    "import threading, time\n"
+    "done = []\n"
+    "def login(user, password, name):\n"
+    "    s = smtplib.SMTP('127.0.0.1', PORT, timeout=60)\n"
+    "    s.starttls(context=ctx)\n"
+    "    s.ehlo('client.example.net')\n"
+    "    s.user, s.password = user, password\n"
+    "    try:\n" // PLAIN alone: login() would try LOGIN after a refusal, a second slow check
+    "        code = s.auth('PLAIN', s.auth_plain)[0]\n"
+    "    except smtplib.SMTPAuthenticationError as e:\n"
+    "        code = e.smtp_code\n"
+    "    done.append((name, code))\n"
+    "    s.quit()\n"
+    "def slow(n):\n"
+    "    t = threading.Thread(target=login, args=(SLOW, 'wrong', 'slow' + str(n)))\n"
+    "    t.start()\n"
+    "    return t\n";
+
+} // namespace
+
 // `auth` without a table checks the system's passwords (shadow(5)); the test makes a real
 // account for it, which needs root, as CI has.
 TEST_F(TlsAuth, AuthWithoutATableChecksSystemPasswords) {
     if (::geteuid() != 0) {
         GTEST_SKIP() << "creating a system account needs root";
     }
-    const std::string user = "mxdauth" + std::to_string(::getpid() % 100000);
-    ASSERT_EQ(run({"useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user}).status, 0);
-    struct Remove {
-        std::string user;
-        ~Remove() { run({"userdel", user}); }
-    } remove{user};
-    ASSERT_EQ(run({"chpasswd"}, {.input = user + ":system-secret\n"}).status, 0);
+    SystemAccount account("mxdauth");
+    ASSERT_TRUE(account.made);
+    const std::string& user = account.user;
     ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
     const auto r = python("s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
                           "s.starttls(context=ctx)\n"
@@ -222,4 +267,26 @@ TEST_F(TlsAuth, AuthWithoutATableChecksSystemPasswords) {
                           4);
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "535\n235\n");
+}
+
+// Each system password check runs in a child of the privileged process: a check with a costly
+// hash (a client trying passwords for such an account) holds back neither another client's
+// check nor the deliveries that process starts.
+TEST_F(TlsAuth, ASlowSystemPasswordCheckHoldsBackNoOtherCheck) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "creating a system account needs root";
+    }
+    SystemAccount slow("mxdslow", k_slow_hash);
+    SystemAccount fast("mxdfast");
+    ASSERT_TRUE(slow.made && fast.made);
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"}));
+    const auto r = python(std::string(k_python_login) + "SLOW = '" + slow.user + "'\n" +
+                              "t = slow(1)\n"
+                              "time.sleep(0.5)\n" // its check has begun
+                              "login('" + fast.user + "', 'system-secret', 'fast')\n"
+                              "t.join()\n"
+                              "print(done)\n",
+                          4);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "[('fast', 235), ('slow1', 535)]\n");
 }
