@@ -149,11 +149,15 @@ reload_tls(const core::config::Config& config, const core::config::Config& old_c
 } // namespace
 
 struct Server::Impl : Reloader {
-    explicit Impl(RuntimeState& s) : state(s), workers(2), control(io, s, workers), listeners(io), signals(io) {}
+    explicit Impl(RuntimeState& s)
+        : state(s), workers(2), password_checks(2), control(io, s, workers), listeners(io), signals(io) {}
 
     asio::io_context io{1};
     RuntimeState& state;
     Workers workers;
+    // AUTH's crypt(3), slow by design, apart from `workers`: a client trying password after
+    // password holds back no one's recipient lookups, deliveries or control commands.
+    Workers password_checks;
     std::optional<core::fs::LockFile> lock;
     control::ControlServer control;
     smtp::Listeners listeners;
@@ -361,7 +365,7 @@ int Server::run() {
         core::log::error("scheduler", "start-failed", {{"error", started.error().message}});
         return 1;
     }
-    impl.listeners.start(impl.state, impl.workers);
+    impl.listeners.start(impl.state, impl.workers, impl.password_checks);
     impl.io.run();
     core::log::notice("mxd", "stopped");
     return 0;

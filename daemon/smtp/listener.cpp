@@ -179,7 +179,8 @@ struct Listeners::Impl : std::enable_shared_from_this<Listeners::Impl> {
     std::vector<std::shared_ptr<ServerTls>> tls; // by statement of `generation`
     std::shared_ptr<SessionCounter> sessions = std::make_shared<SessionCounter>();
     RuntimeState* state = nullptr; // set by start()
-    Workers* workers = nullptr;
+    Workers* workers = nullptr;          // set by start()
+    Workers* password_checks = nullptr;  // set by start()
 
     // Binds the statements of `gen`, reusing the sockets of `keep` whose address and port match.
     core::Result<std::vector<std::shared_ptr<Socket>>>
@@ -267,7 +268,7 @@ std::shared_ptr<const SessionEnvironment> Listeners::Impl::environment_for(const
     return std::make_shared<const SessionEnvironment>(SessionEnvironment{
         *state, generation, config, config.hostname.empty() ? generation->node : config.hostname,
         lookup::local_names(*generation), socket.statement < tls.size() ? tls[socket.statement] : nullptr,
-        *workers});
+        *workers, *password_checks});
 }
 
 core::Result<std::vector<BoundListener>>
@@ -280,9 +281,10 @@ Listeners::open(std::shared_ptr<const Generation> generation,
     return m_impl->bound();
 }
 
-void Listeners::start(RuntimeState& state, Workers& workers) {
+void Listeners::start(RuntimeState& state, Workers& workers, Workers& password_checks) {
     m_impl->state = &state;
     m_impl->workers = &workers;
+    m_impl->password_checks = &password_checks;
     for (auto& socket : m_impl->sockets) {
         socket->env = m_impl->environment_for(*socket);
         asio::co_spawn(m_impl->io, m_impl->accept_loop(socket), asio::detached);

@@ -43,8 +43,9 @@ public:
     core::Result<std::vector<BoundListener>> open(std::shared_ptr<const Generation> generation,
                                                   std::vector<std::shared_ptr<ServerTls>> tls);
 
-    // Starts accepting; each client gets an SMTP session under the generation of open().
-    void start(RuntimeState& state, Workers& workers);
+    // Starts accepting; each client gets an SMTP session under the generation of open(). Its
+    // blocking lookups run on `workers`, its password checks on `password_checks`.
+    void start(RuntimeState& state, Workers& workers, Workers& password_checks);
 
     // Moves to a reloaded configuration: a socket whose address and port are still configured
     // stays open and its next sessions run under `generation`; the others close (their

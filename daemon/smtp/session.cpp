@@ -702,7 +702,8 @@ asio::awaitable<void> Session::check_password() {
     auto password = std::move(m_auth_try_password);
     m_auth_try_user.clear();
     m_auth_try_password.clear();
-    // crypt(3) is slow by design: never on the event loop.
+    // crypt(3) is slow by design: never on the event loop, nor on the workers that lookups
+    // need.
     auto work = [table, table_name, user, password]() -> core::Result<bool> {
         if (table_name.empty()) {
             // shadow(5) is root's: once mxd gave root up, its privileged process checks.
@@ -725,7 +726,7 @@ asio::awaitable<void> Session::check_password() {
         }
         return core::auth::verify_password(password, hash);
     };
-    const auto checked = co_await m_env->workers.run(std::move(work));
+    const auto checked = co_await m_env->password_checks.run(std::move(work));
     if (!checked) {
         core::log::warning("smtp", "auth-error", {{"session", m_id}, {"user", user}, {"error", checked.error().message}});
         say(core::smtp::Reply{454, "4.7.0", "Temporary authentication failure"});

@@ -25,7 +25,8 @@ struct SessionEnvironment {
     std::string hostname;                 // the name in the greeting and Received lines
     std::set<std::string> local_names;    // domains that `for local` matches
     std::shared_ptr<ServerTls> tls;       // for `tls`, `tls-require` and `smtps`; else null
-    Workers& workers;                     // password checks run there
+    Workers& workers;                     // blocking lookups (tables, .forward) run there
+    Workers& password_checks;             // AUTH's crypt(3) runs there, apart
 };
 
 // Serves one client until QUIT, a timeout, an error or shutdown. `peer` is the client's

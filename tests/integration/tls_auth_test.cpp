@@ -290,3 +290,30 @@ TEST_F(TlsAuth, ASlowSystemPasswordCheckHoldsBackNoOtherCheck) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "[('fast', 235), ('slow1', 535)]\n");
 }
+
+// Password checks have threads of their own: two slow ones at once leave the workers free for
+// another client's recipient lookup.
+TEST_F(TlsAuth, SlowPasswordChecksHoldBackNoRecipientLookup) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "creating a system account needs root";
+    }
+    SystemAccount slow("mxdslow", k_slow_hash);
+    ASSERT_TRUE(slow.made);
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"}));
+    const auto r = python(std::string(k_python_login) + "SLOW = '" + slow.user + "'\n" +
+                              "t1, t2 = slow(1), slow(2)\n"
+                              "time.sleep(0.5)\n" // both checks have begun
+                              "s = smtplib.SMTP('127.0.0.1', " + std::to_string(listener_port(0)) +
+                              ", timeout=60)\n"
+                              "s.ehlo('client.example.net')\n"
+                              "s.mail('someone@example.net')\n"
+                              // The first lookup of root: not yet in memory, so on a worker.
+                              "done.append(('rcpt', s.rcpt('root@example.org')[0]))\n"
+                              "s.quit()\n"
+                              "t1.join()\n"
+                              "t2.join()\n"
+                              "print(done[0], len(done))\n",
+                          4);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "('rcpt', 250) 3\n");
+}
