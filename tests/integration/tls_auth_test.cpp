@@ -53,6 +53,7 @@ class TlsAuth : public DaemonFixture {
         return listeners.size() > n ? listeners[n]["port"].get<int>() : 0;
     }
     int submission_port() { return listener_port(1); }
+    RunResult beside_slow_checks(const std::string& script);
     RunResult python(const std::string& script, std::size_t listener = 1) {
         return run({"python3", "-c",
                     "import smtplib, ssl, sys\nPORT = " + std::to_string(listener_port(listener)) +
@@ -243,6 +244,22 @@ constexpr const char* k_python_login =
 
 } // namespace
 
+// Runs `script` on the system-password listener (PORT) of a daemon started with deliveries
+// held, after k_python_login, with SLOW naming an account whose hash is k_slow_hash and
+// PLAIN_PORT the port of the fixture's own listener.
+RunResult TlsAuth::beside_slow_checks(const std::string& script) {
+    SystemAccount slow("mxdslow", k_slow_hash);
+    if (!slow.made) {
+        return {.status = -1, .err = "useradd or usermod failed"};
+    }
+    if (!start({"-P", "mda", "-P", "mta"})) {
+        return {.status = -1, .err = "mxd did not start"};
+    }
+    return python(std::string(k_python_login) + "SLOW = '" + slow.user + "'\n" +
+                      "PLAIN_PORT = " + std::to_string(listener_port(0)) + "\n" + script,
+                  4);
+}
+
 // `auth` without a table checks the system's passwords (shadow(5)); the test makes a real
 // account for it, which needs root, as CI has.
 TEST_F(TlsAuth, AuthWithoutATableChecksSystemPasswords) {
@@ -276,17 +293,13 @@ TEST_F(TlsAuth, ASlowSystemPasswordCheckHoldsBackNoOtherCheck) {
     if (::geteuid() != 0) {
         GTEST_SKIP() << "creating a system account needs root";
     }
-    SystemAccount slow("mxdslow", k_slow_hash);
     SystemAccount fast("mxdfast");
-    ASSERT_TRUE(slow.made && fast.made);
-    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"}));
-    const auto r = python(std::string(k_python_login) + "SLOW = '" + slow.user + "'\n" +
-                              "t = slow(1)\n"
-                              "time.sleep(0.5)\n" // its check has begun
-                              "login('" + fast.user + "', 'system-secret', 'fast')\n"
-                              "t.join()\n"
-                              "print(done)\n",
-                          4);
+    ASSERT_TRUE(fast.made);
+    const auto r = beside_slow_checks("t = slow(1)\n"
+                                      "time.sleep(0.5)\n" // its check has begun
+                                      "login('" + fast.user + "', 'system-secret', 'fast')\n"
+                                      "t.join()\n"
+                                      "print(done)\n");
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "[('fast', 235), ('slow1', 535)]\n");
 }
@@ -297,23 +310,18 @@ TEST_F(TlsAuth, SlowPasswordChecksHoldBackNoRecipientLookup) {
     if (::geteuid() != 0) {
         GTEST_SKIP() << "creating a system account needs root";
     }
-    SystemAccount slow("mxdslow", k_slow_hash);
-    ASSERT_TRUE(slow.made);
-    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"}));
-    const auto r = python(std::string(k_python_login) + "SLOW = '" + slow.user + "'\n" +
-                              "t1, t2 = slow(1), slow(2)\n"
-                              "time.sleep(0.5)\n" // both checks have begun
-                              "s = smtplib.SMTP('127.0.0.1', " + std::to_string(listener_port(0)) +
-                              ", timeout=60)\n"
-                              "s.ehlo('client.example.net')\n"
-                              "s.mail('someone@example.net')\n"
-                              // The first lookup of root: not yet in memory, so on a worker.
-                              "done.append(('rcpt', s.rcpt('root@example.org')[0]))\n"
-                              "s.quit()\n"
-                              "t1.join()\n"
-                              "t2.join()\n"
-                              "print(done[0], len(done))\n",
-                          4);
+    const auto r = beside_slow_checks(
+        "t1, t2 = slow(1), slow(2)\n"
+        "time.sleep(0.5)\n" // both checks have begun
+        "s = smtplib.SMTP('127.0.0.1', PLAIN_PORT, timeout=60)\n"
+        "s.ehlo('client.example.net')\n"
+        "s.mail('someone@example.net')\n"
+        // The first lookup of root: not yet in memory, so on a worker.
+        "done.append(('rcpt', s.rcpt('root@example.org')[0]))\n"
+        "s.quit()\n"
+        "t1.join()\n"
+        "t2.join()\n"
+        "print(done[0], len(done))\n");
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "('rcpt', 250) 3\n");
 }
