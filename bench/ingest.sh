@@ -31,7 +31,9 @@
 #   bench/ingest.sh [MESSAGES]     messages per run (default 3000), the same for every receiver
 # Environment: MXD_BUILD (build directory, default build-bench), BENCH_CACHE (see peers.sh),
 # INGEST_ONLY="mxd postfix" (a subset of mxd opensmtpd postfix sink), INGEST_SESSIONS="10 50",
-# INGEST_ROUNDS=3 (repeat everything, interleaved, and keep the median: the machine is noisy).
+# INGEST_ROUNDS (default 3: everything is repeated, interleaved, and the median kept, since
+# one run of mxd or the sink swings by a quarter with the machine's load; a round takes about
+# 7 minutes with OpenSMTPD, under a minute without it).
 # Loopback only; everything started is stopped on exit.
 # shellcheck disable=SC2317  # the start_* and queued_* functions are called by name
 set -euo pipefail
@@ -40,7 +42,7 @@ messages=${1:-3000}
 build=${MXD_BUILD:-build-bench}
 read -ra receivers <<<"${INGEST_ONLY:-mxd opensmtpd postfix sink}"
 read -ra sessions_list <<<"${INGEST_SESSIONS:-1 10 50}"
-rounds=${INGEST_ROUNDS:-1}
+rounds=${INGEST_ROUNDS:-3}
 warmup=100
 if [ "$(id -u)" -ne 0 ]; then
   echo "ingest: run as root (OpenSMTPD and Postfix need their users and a mount namespace)" >&2
