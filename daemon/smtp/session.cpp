@@ -35,6 +35,11 @@ using Clock = std::chrono::steady_clock;
 // RFC 5321 4.5.3.2.7: a server should wait at least 5 minutes for the next command.
 constexpr std::chrono::minutes k_command_timeout{5};
 constexpr std::size_t k_read_chunk = 16384;
+// Refused AUTH attempts one session may make: the last refusal is followed by a 421 and the
+// end of the session, so a client guessing passwords must connect again every few tries (and
+// `max-sessions-per-client` bounds how many connections it holds at once). Five lets a user
+// mistype twice with clients that try PLAIN, then LOGIN, after each refusal.
+constexpr int k_auth_failures_max = 5;
 
 // A random id for the session's log lines (an EvpId's hex form, which is random and 64 bits).
 std::string session_id() { return core::queue::EvpId::random(core::queue::MsgId::random()).hex(); }
@@ -80,7 +85,9 @@ private:
     After handle_line(std::string_view line);
     After on_auth(std::string_view argument);
     After on_auth_response(std::string_view line);
-    asio::awaitable<void> check_password();
+    // Checks the credentials AUTH gave and answers; false when the session must end (too many
+    // refusals).
+    asio::awaitable<bool> check_password();
     asio::awaitable<void> expand_recipient();
     asio::awaitable<bool> start_tls();
     // The client's forward-confirmed host name, looked up in the background from the start of
@@ -144,6 +151,7 @@ private:
     std::string m_auth_try_user;
     std::string m_auth_try_password;
     std::optional<std::string> m_auth_user;
+    int m_auth_failures = 0; // refused AUTH attempts, up to k_auth_failures_max
     // RCPT accepted by the rules, waiting for its expansion (on a worker thread).
     std::optional<Recipient> m_pending_rcpt;
     std::string m_pending_action;
@@ -252,7 +260,10 @@ asio::awaitable<void> Session::run() {
                 break;
             }
             if (after == After::check_password) {
-                co_await check_password();
+                if (!co_await check_password()) {
+                    open = false;
+                    break;
+                }
             } else if (after == After::expand_recipient) {
                 co_await expand_recipient();
             } else if (after == After::start_tls) {
@@ -695,7 +706,7 @@ Session::After Session::on_auth_response(std::string_view line) {
     return After::check_password;
 }
 
-asio::awaitable<void> Session::check_password() {
+asio::awaitable<bool> Session::check_password() {
     const auto& table_name = m_env->listener.auth_table;
     auto table = table_name.empty() ? nullptr : m_env->generation->tables->get(table_name);
     auto user = std::move(m_auth_try_user);
@@ -730,18 +741,25 @@ asio::awaitable<void> Session::check_password() {
     if (!checked) {
         core::log::warning("smtp", "auth-error", {{"session", m_id}, {"user", user}, {"error", checked.error().message}});
         say(core::smtp::Reply{454, "4.7.0", "Temporary authentication failure"});
-        co_return;
+        co_return true;
     }
     if (!*checked) {
         stats::add(stats::Counter::smtp_auth_failed);
         core::log::info("smtp", "auth-failed", {{"session", m_id}, {"src", m_src}, {"user", user}});
         say(reply::auth_failed());
-        co_return;
+        if (++m_auth_failures >= k_auth_failures_max) {
+            // RFC 5321 3.8: a server may close with 421 at any time; this one follows the 535.
+            core::log::warning("smtp", "auth-failures", {{"session", m_id}, {"src", m_src}, {"failures", m_auth_failures}});
+            say(core::smtp::Reply{421, "4.7.0", m_hostname + " Too many failed authentication attempts, closing channel"});
+            co_return false;
+        }
+        co_return true;
     }
     stats::add(stats::Counter::smtp_auth_ok);
     core::log::info("smtp", "authenticated", {{"session", m_id}, {"user", user}});
     m_auth_user = std::move(user);
     say(reply::auth_ok());
+    co_return true;
 }
 
 asio::awaitable<void> Session::finish_data() {

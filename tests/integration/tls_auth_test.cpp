@@ -111,6 +111,33 @@ TEST_F(TlsAuth, AuthPlainOverTlsChecksTheHashFromEncrypt) {
     EXPECT_THAT(queue.out, HasSubstr("|mta|auth|roger@example.org|friend@gmail.com|"));
 }
 
+// A client guessing passwords gets 535 four times, and after the fifth a 421 and the end of the
+// session; four mistakes leave room for the right password.
+TEST_F(TlsAuth, FiveRefusedAuthAttemptsEndTheSession) {
+    ASSERT_TRUE(start({"-P", "mda", "-P", "mta"}));
+    const auto r = python("def attempts(passwords):\n"
+                          "    s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
+                          "    s.starttls(context=ctx)\n"
+                          "    s.ehlo('client.example.net')\n"
+                          "    codes = []\n"
+                          "    for pw in passwords:\n"
+                          "        s.user, s.password = 'roger', pw\n"
+                          "        try:\n"
+                          "            codes.append(s.auth('PLAIN', s.auth_plain)[0])\n"
+                          "        except smtplib.SMTPAuthenticationError as e:\n"
+                          "            codes.append(e.smtp_code)\n"
+                          "    try:\n"
+                          "        codes.append(s.noop()[0])\n"
+                          "    except smtplib.SMTPServerDisconnected:\n"
+                          "        codes.append('closed')\n"
+                          "    print(*codes)\n"
+                          "attempts(['wrong'] * 4 + ['roger-secret'])\n"
+                          "attempts(['wrong'] * 5)\n");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "535 535 535 535 235 250\n535 535 535 535 535 421\n");
+    EXPECT_THAT(slurp(log_path()), HasSubstr("smtp auth-failures"));
+}
+
 TEST_F(TlsAuth, AuthLoginWorksToo) {
     ASSERT_TRUE(start({"-P", "mda", "-P", "mta"})); // held: these tests look at the queue
     const auto r = python("s = smtplib.SMTP('127.0.0.1', PORT, timeout=10)\n"
