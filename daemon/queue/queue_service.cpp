@@ -23,6 +23,10 @@ constexpr std::size_t k_batch_max = 512;
 // commits cover one item each.
 constexpr std::size_t k_linger_batch = 8;
 
+// How many ids a new message may draw in all when the ones before were taken (commit_new(),
+// apply()): with 32 random bits, a second collision in a row is already most unlikely.
+constexpr int k_draws = 4;
+
 } // namespace
 
 core::Result<std::unique_ptr<QueueService>> QueueService::open(const std::filesystem::path& spool,
@@ -166,7 +170,6 @@ asio::awaitable<core::Result<void>> QueueService::commit(core::queue::NewMessage
 asio::awaitable<core::Result<core::queue::MsgId>>
 QueueService::commit_new(std::function<core::queue::NewMessage(core::queue::MsgId)> make,
                          Incoming arriving) {
-    constexpr int k_draws = 4;
     for (int draw = 1;; ++draw) {
         auto message = make(core::queue::MsgId::random());
         const auto id = message.id;
@@ -182,7 +185,6 @@ QueueService::commit_new(std::function<core::queue::NewMessage(core::queue::MsgI
 }
 
 asio::awaitable<core::Result<void>> QueueService::apply(core::queue::QueueChanges changes) {
-    constexpr int k_draws = 4;
     for (int draw = 1;; ++draw) {
         // Only changes with new messages can be refused for a taken id; only they need a copy
         // to try again with.
