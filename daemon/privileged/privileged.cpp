@@ -27,6 +27,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -39,9 +40,17 @@ using Clock = std::chrono::steady_clock;
 // Once the daemon is gone, how long deliveries in flight may still finish before they are
 // killed; the privileged process reaps them either way, then exits.
 constexpr std::chrono::seconds k_shutdown_grace{10};
-// Seconds a password check may take before its child is killed (SIGALRM); the daemon gives
-// up waiting for the answer after 30.
-constexpr unsigned k_password_check_limit = 60;
+// Seconds a request answered aside (a password check, a .forward open) may take before its
+// child is killed (SIGALRM); the daemon gives up waiting for the answer after 30. A child
+// blocked on a file system that hangs (a hard NFS mount) dies only once the open returns.
+constexpr unsigned k_aside_limit = 60;
+// Children answering aside at once, at most, for each kind of request: a file system that
+// hangs keeps each of its opens, and the daemon asks again for every recipient. Beyond, that
+// kind of request fails at once, as temporary, and the other kind goes on.
+constexpr std::size_t k_aside_max = 32;
+
+// What a child of Process::aside() answers.
+enum class Aside { password_check, open };
 
 Link* g_link = nullptr; // set once by start(), before any thread exists
 
@@ -218,11 +227,12 @@ class Process {
         }
     }
     void reap();
-    // Checks USER's PASSWORD (shadow(5)) in a child of its own, which sends the `checked`
-    // record on `answer` and exits (reap() takes it): crypt(3) is slow by design, and this
-    // loop, which starts and reaps deliveries, must not wait for it, nor one check for another.
-    void check_password_aside(int answer, const std::string& user, const std::string& password,
-                              bool well_formed);
+    // Runs `answer` in a child of its own, which answers on the request's socket and exits
+    // (reap() takes it): crypt(3) is slow by design and a home directory's file system may
+    // hang, and this loop, which starts and reaps deliveries, must wait for neither, nor one
+    // request for another. Why nothing runs, when fork() fails or k_aside_max children of that
+    // kind run already; empty when the child runs.
+    std::string aside(Aside kind, int socket, const std::function<void()>& answer);
     // False when the daemon's end is closed.
     bool on_delivery_record();
     bool on_open_record();
@@ -236,6 +246,7 @@ class Process {
     int m_opens;
     int m_executable;
     std::map<pid_t, std::uint64_t> m_children; // running delivery children, by pid
+    std::map<pid_t, Aside> m_aside;            // running children of aside()
     bool m_closing = false;
     Clock::time_point m_deadline{};
     bool m_killed = false;
@@ -249,6 +260,7 @@ void Process::reap() {
         if (pid <= 0) {
             return;
         }
+        m_aside.erase(pid);
         const auto found = m_children.find(pid);
         if (found == m_children.end()) {
             continue;
@@ -330,63 +342,81 @@ bool Process::on_open_record() {
     }
     wire::Reader r(received->bytes);
     const auto type = static_cast<wire::Type>(r.u32());
-    int result = -EINVAL;
+    if (type == wire::Type::stopping) {
+        m_stopping = true;
+        return true;
+    }
+    // Every other request comes with the socket its answer goes to.
+    const int socket = received->fd.get();
+    if (socket < 0) {
+        core::log::error("privileged", "bad-record", {{"reason", "a request without its answer socket"}});
+        return true;
+    }
+    const auto answer_opened = [socket](int result) {
+        core::UniqueFd opened(result >= 0 ? result : -1);
+        static_cast<void>(wire::send(socket, opened_record(result), opened.get()));
+    };
     if (type == wire::Type::open_forward) {
         const std::string home = r.str();
         const auto uid = static_cast<uid_t>(r.u32());
-        if (r.ok()) {
-            result = open_forward(home, uid);
+        if (!r.ok()) {
+            answer_opened(-EINVAL);
+        } else if (!aside(Aside::open, socket, [&] { answer_opened(open_forward(home, uid)); }).empty()) {
+            answer_opened(-EAGAIN);
         }
     } else if (type == wire::Type::open_offline) {
+        // In the spool, on a local disk: answered here.
         const std::string name = r.str();
-        if (r.ok()) {
-            result = open_offline(m_settings, name);
-        }
-    } else if (type == wire::Type::stopping) {
-        m_stopping = true;
-        return true;
+        answer_opened(r.ok() ? open_offline(m_settings, name) : -EINVAL);
     } else if (type == wire::Type::check_password) {
         const std::string user = r.str();
         std::string password = r.str();
-        if (!received->fd) {
-            core::log::error("privileged", "bad-record", {{"reason", "a password check without its answer socket"}});
-        } else {
-            check_password_aside(received->fd.get(), user, password, r.ok());
+        const auto answer_checked = [socket](std::uint32_t verdict, const std::string& text) {
+            wire::Writer w(wire::Type::checked);
+            w.u32(verdict);
+            w.str(text);
+            static_cast<void>(wire::send(socket, w.bytes(), -1));
+        };
+        if (!r.ok()) {
+            answer_checked(2, "malformed request");
+        } else if (const auto why = aside(Aside::password_check, socket, [&] {
+                       const auto matched = core::auth::verify_system_password(user, password);
+                       answer_checked(!matched ? 2 : *matched ? 1 : 0,
+                                      !matched ? matched.error().message : std::string());
+                   });
+                   !why.empty()) {
+            answer_checked(2, why);
         }
         std::fill(password.begin(), password.end(), '\0');
-        return true;
+    } else {
+        core::log::error("privileged", "bad-record", {{"type", static_cast<unsigned>(type)}});
     }
-    core::UniqueFd opened(result >= 0 ? result : -1);
-    static_cast<void>(wire::send(m_opens, opened_record(result), opened.get()));
     return true;
 }
 
-void Process::check_password_aside(int answer, const std::string& user, const std::string& password,
-                                   bool well_formed) {
-    const auto reply = [answer](std::uint32_t verdict, const std::string& text) {
-        wire::Writer w(wire::Type::checked);
-        w.u32(verdict);
-        w.str(text);
-        static_cast<void>(wire::send(answer, w.bytes(), -1));
-    };
-    if (!well_formed) {
-        reply(2, "malformed request");
-        return;
+std::string Process::aside(Aside kind, int socket, const std::function<void()>& answer) {
+    const auto running = static_cast<std::size_t>(std::count_if(
+        m_aside.begin(), m_aside.end(), [kind](const auto& child) { return child.second == kind; }));
+    if (running >= k_aside_max) {
+        const std::string what = kind == Aside::open ? "opens" : "password checks";
+        core::log::warning("privileged", "aside-full", {{"kind", what}, {"running", running}});
+        return "too many " + what + " at once";
     }
     const pid_t pid = ::fork();
     if (pid < 0) {
-        reply(2, std::string("fork: ") + std::strerror(errno));
-        return;
+        const std::string why = std::string("fork: ") + std::strerror(errno);
+        core::log::error("privileged", "fork-failed", {{"error", why}});
+        return why;
     }
     if (pid == 0) {
         // Only the answer socket: not the daemon's sockets, nor the delivery children's pipes.
-        close_others({answer});
-        // A check that hangs (an NSS backend that does not answer) ends; reap() takes it.
-        ::alarm(k_password_check_limit);
-        const auto matched = core::auth::verify_system_password(user, password);
-        reply(!matched ? 2 : *matched ? 1 : 0, !matched ? matched.error().message : std::string());
+        close_others({socket});
+        ::alarm(k_aside_limit);
+        answer();
         ::_exit(0);
     }
+    m_aside.emplace(pid, kind);
+    return {};
 }
 
 void Process::serve() {
@@ -507,25 +537,54 @@ void finish() {
     }
 }
 
-core::Result<core::UniqueFd> Link::open_request(const std::string& record, const std::string& what) {
-    std::lock_guard lock(m_opens_mutex);
-    MXD_TRY(wire::send(m_opens.get(), record, -1));
-    auto reply = wire::receive(m_opens.get());
-    if (!reply) {
-        return core::fail(core::Errc::io, "open " + what + ": " + reply.error().message);
+core::Result<wire::Received> Link::ask(const std::string& record, const std::string& what) {
+    // The answer comes on a socket of this request's own, sent beside it: requests from several
+    // threads wait side by side, and an answer that comes too late reaches nobody else.
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+        return core::fail(core::Errc::temp_failure,
+                          what + ": socketpair: " + std::strerror(errno));
     }
-    const std::string bytes = std::move(reply->bytes);
-    wire::Reader r(bytes);
+    core::UniqueFd answer(pair[0]);
+    core::UniqueFd theirs(pair[1]);
+    // A request that never gets its answer (a file system that hangs) fails after 30 s.
+    timeval limit{30, 0};
+    static_cast<void>(::setsockopt(answer.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit));
+    {
+        std::lock_guard lock(m_opens_mutex);
+        if (auto sent = wire::send(m_opens.get(), record, theirs.get()); !sent) {
+            return core::fail(core::Errc::temp_failure, what + ": the privileged process is gone");
+        }
+    }
+    // Once the privileged process and its child hold the only other copies, an answer that
+    // never comes reads as the end of the socket.
+    theirs.reset();
+    auto reply = wire::receive(answer.get());
+    if (!reply) {
+        return core::fail(core::Errc::temp_failure,
+                          what + ": " + (reply.error().code == core::Errc::busy
+                                             ? std::string("no answer within 30 s")
+                                             : reply.error().message));
+    }
+    if (reply->bytes.empty()) {
+        return core::fail(core::Errc::temp_failure, what + ": ended without an answer");
+    }
+    return reply;
+}
+
+core::Result<core::UniqueFd> Link::open_request(const std::string& record, const std::string& what) {
+    MXD_TRY_ASSIGN(auto reply, ask(record, "open " + what));
+    wire::Reader r(reply.bytes);
     const auto type = static_cast<wire::Type>(r.u32());
     const std::uint32_t error = r.u32();
-    if (bytes.empty() || !r.ok() || type != wire::Type::opened) {
-        return core::fail(core::Errc::io, "open " + what + ": the privileged process is gone");
+    if (!r.ok() || type != wire::Type::opened) {
+        return core::fail(core::Errc::io, "open " + what + ": a malformed answer");
     }
-    if (error != 0 || !reply->fd) {
+    if (error != 0 || !reply.fd) {
         return core::fail(core::Error::from_errno(error != 0 ? static_cast<int>(error) : EIO,
                                                   "open", what));
     }
-    return std::move(reply->fd);
+    return std::move(reply.fd);
 }
 
 core::Result<std::optional<core::UniqueFd>> Link::open_forward(const std::string& home, uid_t uid) {
@@ -543,52 +602,22 @@ core::Result<std::optional<core::UniqueFd>> Link::open_forward(const std::string
 }
 
 core::Result<bool> Link::check_password(const std::string& user, const std::string& password) {
-    // The answer comes on a socket of this check's own, sent beside the request, so that
-    // checks run side by side rather than one after the other on the opens socket.
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-        return core::fail(core::Errc::temp_failure,
-                          std::string("password check: socketpair: ") + std::strerror(errno));
-    }
-    core::UniqueFd answer(pair[0]);
-    core::UniqueFd theirs(pair[1]);
-    // The same bound as the opens socket's: a check that never answers fails the AUTH with 454.
-    timeval limit{30, 0};
-    static_cast<void>(::setsockopt(answer.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit));
     wire::Writer w(wire::Type::check_password);
     w.str(user);
     w.str(password);
-    {
-        std::lock_guard lock(m_opens_mutex);
-        if (auto sent = wire::send(m_opens.get(), w.bytes(), theirs.get()); !sent) {
-            return core::fail(core::Errc::temp_failure,
-                              "password check: the privileged process is gone");
-        }
-    }
-    // Once the privileged process and its checker hold the only other copies, an answer that
-    // never comes reads as the end of the socket.
-    theirs.reset();
-    auto reply = wire::receive(answer.get());
-    if (!reply) {
-        return core::fail(core::Errc::temp_failure,
-                          "password check: " + (reply.error().code == core::Errc::busy
-                                                    ? std::string("no answer within 30 s")
-                                                    : reply.error().message));
-    }
-    const std::string bytes = std::move(reply->bytes);
-    wire::Reader r(bytes);
+    MXD_TRY_ASSIGN(auto reply, ask(w.bytes(), "password check"));
+    wire::Reader r(reply.bytes);
     const auto type = static_cast<wire::Type>(r.u32());
     const std::uint32_t verdict = r.u32();
     const std::string text = r.str();
     if (!r.ok() || type != wire::Type::checked || verdict > 2) {
-        return core::fail(core::Errc::temp_failure, "password check: ended without an answer");
+        return core::fail(core::Errc::temp_failure, "password check: a malformed answer");
     }
     if (verdict == 2) {
         return core::fail(core::Errc::temp_failure, text);
     }
     return verdict == 1;
 }
-
 core::Result<core::UniqueFd> Link::open_offline(const std::string& name) {
     wire::Writer w(wire::Type::open_offline);
     w.str(name);
@@ -641,9 +670,6 @@ core::Result<void> start(const Settings& settings) {
         Process process(settings, theirs_d.release(), theirs_o.release(), executable.release());
         process.serve();
     }
-    // A reply that never comes (the process hangs) must not hang a worker thread forever.
-    timeval limit{30, 0};
-    static_cast<void>(::setsockopt(ours_o.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit));
     g_link = new Link(pid, std::move(ours_d), std::move(ours_o)); // lives as long as the process
     return {};
 }

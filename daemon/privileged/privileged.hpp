@@ -17,10 +17,14 @@
 // delivery children as their users (always `mxd __deliver`, from the executable it opened
 // itself, never another program), reaps them and reports how they ended, kills them on a
 // timeout, and opens the few files the daemon may no longer read: a user's ~/.forward (as that
-// user) and sendmail's offline files; and it checks system passwords for AUTH (shadow(5)), each
-// in a child of its own. It exits when the daemon's end of its sockets closes.
+// user, in a child of its own) and sendmail's offline files; and it checks system passwords for
+// AUTH (shadow(5)), each in a child of its own. It exits when the daemon's end of its sockets
+// closes.
 namespace mxd::mda::spawn {
 struct ChildSpec;
+}
+namespace mxd::privileged::wire {
+struct Received;
 }
 
 namespace mxd::privileged {
@@ -41,7 +45,7 @@ struct Settings {
 };
 
 // The daemon's side: the two sockets (deliveries, driven by daemon/mda asynchronously; opens,
-// synchronous from any thread).
+// whose requests each carry their own answer socket, synchronous from any thread).
 class Link {
   public:
     Link(pid_t pid, core::UniqueFd deliveries, core::UniqueFd opens)
@@ -54,8 +58,10 @@ class Link {
     // The socket of delivery requests (daemon/mda/remote.hpp); owned by the link.
     int deliveries() const { return m_deliveries.get(); }
 
-    // Opens HOME/.forward as user `uid` (home directories may be closed to _mxd): nullopt when
-    // there is none; an error when it exists but cannot be opened or the process is gone.
+    // Opens HOME/.forward as user `uid` (home directories may be closed to _mxd), in a child of
+    // the privileged process, so that a home on a file system that hangs holds back no other
+    // request: nullopt when there is none; an error when it exists but cannot be opened, when
+    // no answer comes within 30 s, or when the process is gone.
     core::Result<std::optional<core::UniqueFd>> open_forward(const std::string& home, uid_t uid);
     // Opens NAME in the spool's offline directory (files of the users who ran sendmail):
     // O_NOFOLLOW | O_NONBLOCK, read only. An error with the reason when it cannot.
@@ -67,12 +73,16 @@ class Link {
     core::Result<bool> check_password(const std::string& user, const std::string& password);
 
   private:
+    // Sends RECORD with a socket of its own for the answer, and waits for the answer (at
+    // most 30 s): Errc::temp_failure, naming WHAT, when none comes or the process is gone.
+    core::Result<wire::Received> ask(const std::string& record, const std::string& what);
+    // ask() for an `opened` answer: its descriptor, or the error it carries.
     core::Result<core::UniqueFd> open_request(const std::string& record, const std::string& what);
 
     pid_t m_pid;
     core::UniqueFd m_deliveries;
     core::UniqueFd m_opens;
-    std::mutex m_opens_mutex; // one request and its reply at a time
+    std::mutex m_opens_mutex; // one request written at a time
 };
 
 // Forks the privileged process and keeps the link (see link()). Call it while the process has

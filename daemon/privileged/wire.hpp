@@ -21,7 +21,8 @@ enum class Type : std::uint32_t {
     kill = 2,      // daemon: kill the child `id` (its process group), the delivery timed out
     started = 3,   // privileged: child `id` runs (its output pipe beside it), or why not
     exited = 4,    // privileged: child `id` ended with a waitpid() status
-    open_forward = 5, // daemon: open HOME/.forward as user UID
+    open_forward = 5, // daemon: open HOME/.forward as user UID; beside it the socket that
+                      // gets the `opened` answer (as for open_offline)
     open_offline = 6, // daemon: open SPOOL/offline/NAME
     opened = 7,    // privileged: the descriptor beside it, or an errno value
     check_password = 8, // daemon: USER PASSWORD against the system's password database;

@@ -276,6 +276,57 @@ TEST_F(Privsep, AForwardInAClosedHomeIsFollowed) {
     EXPECT_FALSE(std::filesystem::exists(user.home() / "Maildir"));
 }
 
+// A home directory on a file system that hangs (a hard NFS mount whose server is gone) holds
+// back only its own user's recipients: the privileged process opens each ~/.forward in a
+// child of its own, and each open waits on a socket of its own. Another user's .forward is
+// opened and followed while the first open still hangs.
+TEST_F(Privsep, AForwardOnAHungFileSystemHoldsBackNoOtherUser) {
+    SystemUser stuck("a");
+    SystemUser other("b");
+    ASSERT_TRUE(stuck.ok());
+    ASSERT_TRUE(other.ok());
+    const auto out_dir = dir() / "out";
+    std::filesystem::create_directories(out_dir);
+    std::filesystem::permissions(out_dir, std::filesystem::perms::all);
+    const auto forward = other.home() / ".forward";
+    std::ofstream(forward) << "\"| cat > " << (out_dir / "forwarded").string() << "\"\n";
+    ASSERT_EQ(::chown(forward.c_str(), other.uid(), static_cast<gid_t>(-1)), 0);
+    // Destroyed in reverse: the file system's server ends (each open still waiting fails),
+    // then the mount goes, then the accounts.
+    struct Unmount {
+        std::filesystem::path at;
+        ~Unmount() { run({"umount", "-l", at.string()}); }
+    } unmount{stuck.home()};
+    const std::string source = env_or("MXD_SOURCE_ROOT", ".");
+    Background hung({"/usr/bin/python3", source + "/tests/scripts/hung_fs.py", stuck.home().string()},
+                    dir() / "hung_fs.log");
+    ASSERT_TRUE(wait_until([&] { return slurp(dir() / "hung_fs.log").find("mounted") != std::string::npos; },
+                           std::chrono::seconds(10)))
+        << slurp(dir() / "hung_fs.log");
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
+                                                << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    // The first client's RCPT waits for the hung open; it prints the reply if one comes.
+    Background first({"python3", "-c",
+                      "import smtplib, sys\ns = smtplib.SMTP('127.0.0.1', " + std::to_string(smtp_port()) +
+                          ", timeout=60)\ns.ehlo()\ns.mail('alice@sender.example')\n"
+                          "print('rcpt', s.rcpt(sys.argv[1]), flush=True)\n",
+                      stuck.name() + "@localhost"},
+                     dir() / "first.log");
+    ASSERT_TRUE(wait_until([&] { return slurp(dir() / "hung_fs.log").find("lookup .forward") != std::string::npos; },
+                           std::chrono::seconds(10)))
+        << slurp(log_path());
+    // Well inside the 30 s after which the hung open would be given up.
+    const auto began = std::chrono::steady_clock::now();
+    send(other.name() + "@localhost", "beside the hang");
+    EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(10));
+    ASSERT_TRUE(wait_until([&] { return slurp(out_dir / "forwarded").find("Subject: beside the hang") !=
+                                        std::string::npos; },
+                           std::chrono::seconds(20)))
+        << slurp(log_path());
+    EXPECT_THAT(slurp(dir() / "first.log"), Not(HasSubstr("rcpt"))) << "the hung open answered";
+}
+
 namespace {
 
 class MdaLimit : public DaemonFixture {};

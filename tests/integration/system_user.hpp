@@ -14,7 +14,9 @@ namespace mxd_test {
 // A throwaway system account with a home directory, removed with its files afterwards.
 class SystemUser {
   public:
-    SystemUser() : m_name("mxdu" + std::to_string(::getpid() % 100000)) {
+    // SUFFIX tells apart the accounts of one test.
+    explicit SystemUser(const std::string& suffix = "")
+        : m_name("mxdu" + std::to_string(::getpid() % 100000) + suffix) {
         // useradd fails while another process holds the lock of /etc/passwd (test suites
         // running side by side create users too): a few more tries.
         for (int attempt = 0; attempt < 20 && !m_ok; ++attempt) {
