@@ -560,11 +560,11 @@ core::Result<wire::Received> Link::ask(const std::string& record, const std::str
     // never comes reads as the end of the socket.
     theirs.reset();
     auto reply = wire::receive(answer.get());
+    if (!reply && reply.error().code == core::Errc::busy) {
+        return core::fail(core::Errc::busy, what + ": no answer within 30 s");
+    }
     if (!reply) {
-        return core::fail(core::Errc::temp_failure,
-                          what + ": " + (reply.error().code == core::Errc::busy
-                                             ? std::string("no answer within 30 s")
-                                             : reply.error().message));
+        return core::fail(core::Errc::temp_failure, what + ": " + reply.error().message);
     }
     if (reply->bytes.empty()) {
         return core::fail(core::Errc::temp_failure, what + ": ended without an answer");
@@ -588,10 +588,37 @@ core::Result<core::UniqueFd> Link::open_request(const std::string& record, const
 }
 
 core::Result<std::optional<core::UniqueFd>> Link::open_forward(const std::string& home, uid_t uid) {
+    const auto began = Clock::now();
+    {
+        // A home whose file system hangs would hold one worker thread per recipient, 30 s
+        // each, and soon every worker: its recipients fail at once while it does not answer.
+        std::lock_guard lock(m_forward_mutex);
+        auto& waits = m_forward_waits[home];
+        const bool slow = !waits.waiting.empty() && began - *waits.waiting.begin() > k_forward_slow;
+        const bool shunned = waits.given_up && began - *waits.given_up < k_forward_shunned;
+        if (slow || shunned) {
+            return core::fail(core::Errc::temp_failure,
+                              "open " + home + "/.forward: " +
+                                  (slow ? "an earlier open has not answered yet"
+                                        : "an earlier open got no answer within 30 s"));
+        }
+        waits.given_up.reset();
+        waits.waiting.insert(began);
+    }
     wire::Writer w(wire::Type::open_forward);
     w.str(home);
     w.u32(uid);
     auto opened = open_request(w.bytes(), home + "/.forward");
+    {
+        std::lock_guard lock(m_forward_mutex);
+        auto& waits = m_forward_waits[home];
+        waits.waiting.erase(waits.waiting.find(began));
+        if (!opened && opened.error().code == core::Errc::busy) {
+            waits.given_up = Clock::now();
+        } else if (waits.waiting.empty()) {
+            m_forward_waits.erase(home);
+        }
+    }
     if (!opened) {
         if (opened.error().code == core::Errc::not_found) {
             return std::optional<core::UniqueFd>{};

@@ -6,9 +6,12 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 // Privilege separation (DESIGN "Security"), as OpenSMTPD's parent process: mxd started as root
@@ -61,20 +64,26 @@ class Link {
     // Opens HOME/.forward as user `uid` (home directories may be closed to _mxd), in a child of
     // the privileged process, so that a home on a file system that hangs holds back no other
     // request: nullopt when there is none; an error when it exists but cannot be opened, when
-    // no answer comes within 30 s, or when the process is gone.
+    // no answer comes within 30 s, or when the process is gone. While an open of the same
+    // file has waited more than k_forward_slow, or for k_forward_shunned after one was given
+    // up on, it fails at once (Errc::temp_failure) instead of holding one more thread.
     core::Result<std::optional<core::UniqueFd>> open_forward(const std::string& home, uid_t uid);
+    static constexpr std::chrono::seconds k_forward_slow{2};
+    static constexpr std::chrono::seconds k_forward_shunned{60};
     // Opens NAME in the spool's offline directory (files of the users who ran sendmail):
     // O_NOFOLLOW | O_NONBLOCK, read only. An error with the reason when it cannot.
     core::Result<core::UniqueFd> open_offline(const std::string& name);
 
     // core::auth::verify_system_password() in the privileged process, since shadow(5) is
     // root's: in a child of its own there, so checks from several threads run side by side.
-    // Errc::temp_failure when it cannot tell (no answer within 30 s, the process gone).
+    // Errc::busy when no answer came within 30 s; Errc::temp_failure when it cannot tell
+    // otherwise (the process gone, the check failed).
     core::Result<bool> check_password(const std::string& user, const std::string& password);
 
   private:
     // Sends RECORD with a socket of its own for the answer, and waits for the answer (at
-    // most 30 s): Errc::temp_failure, naming WHAT, when none comes or the process is gone.
+    // most 30 s): Errc::busy, naming WHAT, when none comes in time; Errc::temp_failure when
+    // the process is gone or the request's child ended without answering.
     core::Result<wire::Received> ask(const std::string& record, const std::string& what);
     // ask() for an `opened` answer: its descriptor, or the error it carries.
     core::Result<core::UniqueFd> open_request(const std::string& record, const std::string& what);
@@ -83,6 +92,16 @@ class Link {
     core::UniqueFd m_deliveries;
     core::UniqueFd m_opens;
     std::mutex m_opens_mutex; // one request written at a time
+
+    // The .forward opens of each home still waiting (when each began), and when one was last
+    // given up on. An entry goes when its last open ends, unless that one was given up on:
+    // those stay (few: each held a thread for 30 s) until the home's next open.
+    struct ForwardWaits {
+        std::multiset<std::chrono::steady_clock::time_point> waiting;
+        std::optional<std::chrono::steady_clock::time_point> given_up;
+    };
+    std::mutex m_forward_mutex;
+    std::map<std::string, ForwardWaits> m_forward_waits;
 };
 
 // Forks the privileged process and keeps the link (see link()). Call it while the process has

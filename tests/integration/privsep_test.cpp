@@ -14,6 +14,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 using namespace mxd_test;
@@ -276,14 +277,73 @@ TEST_F(Privsep, AForwardInAClosedHomeIsFollowed) {
     EXPECT_FALSE(std::filesystem::exists(user.home() / "Maildir"));
 }
 
-// A home directory on a file system that hangs (a hard NFS mount whose server is gone) holds
-// back only its own user's recipients: the privileged process opens each ~/.forward in a
-// child of its own, and each open waits on a socket of its own. Another user's .forward is
-// opened and followed while the first open still hangs.
+namespace {
+
+// A system account whose home directory is on a file system that never answers
+// (tests/scripts/hung_fs.py), as on a hard NFS mount whose server is gone. Members go in
+// reverse: the file system's server ends (each open still waiting then fails), then the
+// mount, then the account.
+class HungHome {
+  public:
+    explicit HungHome(const std::filesystem::path& log)
+        : m_user("a"), m_log(log),
+          m_unmount{m_user.home()},
+          m_server({"/usr/bin/python3", env_or("MXD_SOURCE_ROOT", ".") + "/tests/scripts/hung_fs.py",
+                    m_user.home().string()},
+                   log) {}
+    // Whether the account exists and its home is served; waits up to 10 s.
+    bool ready() const {
+        return m_user.ok() && wait_until([&] { return output().find("mounted") != std::string::npos; },
+                                         std::chrono::seconds(10));
+    }
+    const SystemUser& user() const { return m_user; }
+    // What the server printed: "lookup NAME" for each lookup it leaves hanging.
+    std::string output() const { return slurp(m_log); }
+    std::size_t lookups() const {
+        const auto text = output();
+        std::size_t n = 0;
+        for (auto at = text.find("lookup .forward"); at != std::string::npos;
+             at = text.find("lookup .forward", at + 1)) {
+            ++n;
+        }
+        return n;
+    }
+
+  private:
+    struct Unmount {
+        std::filesystem::path at;
+        ~Unmount() { run({"umount", "-l", at.string()}); }
+    };
+    SystemUser m_user;
+    std::filesystem::path m_log;
+    Unmount m_unmount;
+    Background m_server;
+};
+
+// A client in the background that says EHLO, MAIL and RCPT TO:<RCPT>, then prints "rcpt"
+// and the reply to its log, if a reply comes within 60 s.
+std::unique_ptr<Background> rcpt_in_background(int port, const std::string& rcpt,
+                                               const std::filesystem::path& log) {
+    return std::make_unique<Background>(
+        std::vector<std::string>{"python3", "-c",
+                                 "import smtplib, sys\ns = smtplib.SMTP('127.0.0.1', " +
+                                     std::to_string(port) +
+                                     ", timeout=60)\ns.ehlo()\ns.mail('alice@sender.example')\n"
+                                     "print('rcpt', s.rcpt(sys.argv[1]), flush=True)\n",
+                                 rcpt},
+        log);
+}
+
+} // namespace
+
+// A home directory on a file system that hangs holds back only its own user's recipients: the
+// privileged process opens each ~/.forward in a child of its own, and each open waits on a
+// socket of its own. Another user's .forward is opened and followed while the first open
+// still hangs.
 TEST_F(Privsep, AForwardOnAHungFileSystemHoldsBackNoOtherUser) {
-    SystemUser stuck("a");
+    HungHome hung(dir() / "hung_fs.log");
+    ASSERT_TRUE(hung.ready()) << hung.output();
     SystemUser other("b");
-    ASSERT_TRUE(stuck.ok());
     ASSERT_TRUE(other.ok());
     const auto out_dir = dir() / "out";
     std::filesystem::create_directories(out_dir);
@@ -291,30 +351,11 @@ TEST_F(Privsep, AForwardOnAHungFileSystemHoldsBackNoOtherUser) {
     const auto forward = other.home() / ".forward";
     std::ofstream(forward) << "\"| cat > " << (out_dir / "forwarded").string() << "\"\n";
     ASSERT_EQ(::chown(forward.c_str(), other.uid(), static_cast<gid_t>(-1)), 0);
-    // Destroyed in reverse: the file system's server ends (each open still waiting fails),
-    // then the mount goes, then the accounts.
-    struct Unmount {
-        std::filesystem::path at;
-        ~Unmount() { run({"umount", "-l", at.string()}); }
-    } unmount{stuck.home()};
-    const std::string source = env_or("MXD_SOURCE_ROOT", ".");
-    Background hung({"/usr/bin/python3", source + "/tests/scripts/hung_fs.py", stuck.home().string()},
-                    dir() / "hung_fs.log");
-    ASSERT_TRUE(wait_until([&] { return slurp(dir() / "hung_fs.log").find("mounted") != std::string::npos; },
-                           std::chrono::seconds(10)))
-        << slurp(dir() / "hung_fs.log");
     std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
                                                 << "match from any for local action \"local\"\n";
     ASSERT_TRUE(start());
-    // The first client's RCPT waits for the hung open; it prints the reply if one comes.
-    Background first({"python3", "-c",
-                      "import smtplib, sys\ns = smtplib.SMTP('127.0.0.1', " + std::to_string(smtp_port()) +
-                          ", timeout=60)\ns.ehlo()\ns.mail('alice@sender.example')\n"
-                          "print('rcpt', s.rcpt(sys.argv[1]), flush=True)\n",
-                      stuck.name() + "@localhost"},
-                     dir() / "first.log");
-    ASSERT_TRUE(wait_until([&] { return slurp(dir() / "hung_fs.log").find("lookup .forward") != std::string::npos; },
-                           std::chrono::seconds(10)))
+    const auto first = rcpt_in_background(smtp_port(), hung.user().name() + "@localhost", dir() / "first.log");
+    ASSERT_TRUE(wait_until([&] { return hung.lookups() == 1; }, std::chrono::seconds(10)))
         << slurp(log_path());
     // Well inside the 30 s after which the hung open would be given up.
     const auto began = std::chrono::steady_clock::now();
@@ -324,6 +365,38 @@ TEST_F(Privsep, AForwardOnAHungFileSystemHoldsBackNoOtherUser) {
                                         std::string::npos; },
                            std::chrono::seconds(20)))
         << slurp(log_path());
+    EXPECT_THAT(slurp(dir() / "first.log"), Not(HasSubstr("rcpt"))) << "the hung open answered";
+}
+
+// More recipients of a home that hangs do not each hold a worker thread for 30 s (there are
+// two): once an open of that .forward has waited 2 s, they get a 451 at once, and another
+// user's recipient still gets its 250.
+TEST_F(Privsep, RecipientsOfAHungHomeAreDeferredAtOnce) {
+    HungHome hung(dir() / "hung_fs.log");
+    ASSERT_TRUE(hung.ready()) << hung.output();
+    SystemUser other("b");
+    ASSERT_TRUE(other.ok());
+    std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
+                                                << "match from any for local action \"local\"\n";
+    ASSERT_TRUE(start());
+    const auto stuck = hung.user().name() + "@localhost";
+    const auto first = rcpt_in_background(smtp_port(), stuck, dir() / "first.log");
+    ASSERT_TRUE(wait_until([&] { return hung.lookups() == 1; }, std::chrono::seconds(10)))
+        << slurp(log_path());
+    ::sleep(3); // past Link::k_forward_slow
+    const auto second = rcpt_in_background(smtp_port(), stuck, dir() / "second.log");
+    const auto third = rcpt_in_background(smtp_port(), stuck, dir() / "third.log");
+    ::usleep(200000); // their lookups first
+    const auto beside = rcpt_in_background(smtp_port(), other.name() + "@localhost", dir() / "other.log");
+    // Each well inside the 30 s after which the first open is given up, freeing its worker.
+    const auto replied = [&](const char* log, const std::string& reply) {
+        return wait_until([&] { return slurp(dir() / log).find("rcpt (" + reply) != std::string::npos; },
+                          std::chrono::seconds(10));
+    };
+    EXPECT_TRUE(replied("other.log", "250")) << slurp(dir() / "other.log") << slurp(log_path());
+    EXPECT_TRUE(replied("second.log", "451")) << slurp(dir() / "second.log") << slurp(log_path());
+    EXPECT_TRUE(replied("third.log", "451")) << slurp(dir() / "third.log") << slurp(log_path());
+    EXPECT_EQ(hung.lookups(), 1u) << "a later recipient reached the hung file system";
     EXPECT_THAT(slurp(dir() / "first.log"), Not(HasSubstr("rcpt"))) << "the hung open answered";
 }
 
