@@ -98,6 +98,22 @@ class Privsep : public DaemonFixture {
                             rcpt, subject});
         ASSERT_EQ(r.status, 0) << r.err;
     }
+    // DIR/out, which every user may write: where the tests' delivery commands leave files.
+    std::filesystem::path open_out_dir() const {
+        const auto out = dir() / "out";
+        std::filesystem::create_directories(out);
+        std::filesystem::permissions(out, std::filesystem::perms::all);
+        return out;
+    }
+    // Writes FILE as USER's (mode 0600), with the .forward line that pipes mail into INTO.
+    // False when it cannot give the file to the user.
+    static bool write_forward(const SystemUser& user, const std::filesystem::path& file,
+                              const std::filesystem::path& into) {
+        std::ofstream(file) << "\"| cat > " << into.string() << "\"\n";
+        std::filesystem::permissions(file, std::filesystem::perms::owner_read |
+                                               std::filesystem::perms::owner_write);
+        return ::chown(file.c_str(), user.uid(), static_cast<gid_t>(-1)) == 0;
+    }
 };
 
 } // namespace
@@ -193,9 +209,7 @@ TEST_F(Privsep, AMissingUnprivilegedUserIsAClearConfigurationError) {
 
 // aliases(5) `|command` targets run as mxd's own user, which is _mxd now (never root).
 TEST_F(Privsep, AnAliasCommandRunsAsMxd) {
-    const auto out_dir = dir() / "out";
-    std::filesystem::create_directories(out_dir);
-    std::filesystem::permissions(out_dir, std::filesystem::perms::all);
+    const auto out_dir = open_out_dir();
     std::ofstream(dir() / "aliases") << "whoami: \"| id -u > " << (out_dir / "uid").string()
                                      << "\"\n";
     std::ofstream(config_path(), std::ios::app)
@@ -258,14 +272,8 @@ TEST_F(Privsep, AForwardInAClosedHomeIsFollowed) {
     SystemUser user;
     ASSERT_TRUE(user.ok());
     std::filesystem::permissions(user.home(), std::filesystem::perms::owner_all);
-    const auto out_dir = dir() / "out";
-    std::filesystem::create_directories(out_dir);
-    std::filesystem::permissions(out_dir, std::filesystem::perms::all);
-    const auto forward = user.home() / ".forward";
-    std::ofstream(forward) << "\"| cat > " << (out_dir / "forwarded").string() << "\"\n";
-    ASSERT_EQ(::chown(forward.c_str(), user.uid(), static_cast<gid_t>(-1)), 0);
-    std::filesystem::permissions(forward, std::filesystem::perms::owner_read |
-                                              std::filesystem::perms::owner_write);
+    const auto out_dir = open_out_dir();
+    ASSERT_TRUE(write_forward(user, user.home() / ".forward", out_dir / "forwarded"));
     std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
                                                 << "match from any for local action \"local\"\n";
     ASSERT_TRUE(start());
@@ -345,12 +353,8 @@ TEST_F(Privsep, AForwardOnAHungFileSystemHoldsBackNoOtherUser) {
     ASSERT_TRUE(hung.ready()) << hung.output();
     SystemUser other("b");
     ASSERT_TRUE(other.ok());
-    const auto out_dir = dir() / "out";
-    std::filesystem::create_directories(out_dir);
-    std::filesystem::permissions(out_dir, std::filesystem::perms::all);
-    const auto forward = other.home() / ".forward";
-    std::ofstream(forward) << "\"| cat > " << (out_dir / "forwarded").string() << "\"\n";
-    ASSERT_EQ(::chown(forward.c_str(), other.uid(), static_cast<gid_t>(-1)), 0);
+    const auto out_dir = open_out_dir();
+    ASSERT_TRUE(write_forward(other, other.home() / ".forward", out_dir / "forwarded"));
     std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
                                                 << "match from any for local action \"local\"\n";
     ASSERT_TRUE(start());
@@ -482,14 +486,9 @@ TEST_F(MdaLimit, DeliveriesToOneUserTakeTurnsWhileOtherUsersRunBeside) {
 TEST_F(Privsep, ASymlinkedForwardIsFollowed) {
     SystemUser user;
     ASSERT_TRUE(user.ok());
-    const auto out_dir = dir() / "out";
-    std::filesystem::create_directories(out_dir);
-    std::filesystem::permissions(out_dir, std::filesystem::perms::all);
+    const auto out_dir = open_out_dir();
     const auto real = user.home() / "dotfiles-forward";
-    std::ofstream(real) << "\"| cat > " << (out_dir / "forwarded").string() << "\"\n";
-    ASSERT_EQ(::chown(real.c_str(), user.uid(), static_cast<gid_t>(-1)), 0);
-    std::filesystem::permissions(real, std::filesystem::perms::owner_read |
-                                           std::filesystem::perms::owner_write);
+    ASSERT_TRUE(write_forward(user, real, out_dir / "forwarded"));
     std::filesystem::create_symlink(real, user.home() / ".forward");
     std::ofstream(config_path(), std::ios::app) << "action \"local\" maildir\n"
                                                 << "match from any for local action \"local\"\n";
